@@ -1,0 +1,258 @@
+"""Command-line interface: ``grn-mnn run | extract | score | export | datasets``.
+
+Every :class:`~grn_mnn.errors.GrnMnnError` is printed as one line ``grn-mnn: error: ...``
+with a non-zero exit code (2 bad input, 3 training failure, 130 interrupted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import MNNConfig
+from .errors import GrnMnnError, InputError
+
+_SKIP_FIELDS = {"seed", "n_pcs", "extra"}
+
+
+def _config_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model and training (Cell-MNN; defaults are the paper's)")
+    for f in dataclasses.fields(MNNConfig):
+        if f.name in _SKIP_FIELDS:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        kind = str if f.name in ("parameterization", "lr_schedule", "device", "time_scale") \
+            else type(f.default)
+        g.add_argument(flag, dest=f"cfg_{f.name}", type=kind, default=None,
+                       help=f"default {f.default!r}")
+
+
+def _config_from(ns: argparse.Namespace) -> dict[str, Any]:
+    out = {}
+    for k, v in vars(ns).items():
+        if k.startswith("cfg_") and v is not None:
+            name = k[4:]
+            if name == "time_scale" and v != "auto":
+                try:
+                    v = float(v)
+                except ValueError:
+                    raise InputError(f"--time-scale must be 'auto' or a number, got {v!r}") \
+                        from None
+            out[name] = v
+    if ns.threads is not None:
+        out["threads"] = ns.threads
+    return out
+
+
+def _time_order(text: str | None) -> dict[str, float] | None:
+    if not text:
+        return None
+    mapping = {}
+    for item in text.split(","):
+        if "=" not in item:
+            raise InputError(f"--time-order expects label=time pairs separated by commas, got "
+                             f"{item!r}")
+        k, v = item.split("=", 1)
+        try:
+            mapping[k.strip()] = float(v)
+        except ValueError:
+            raise InputError(f"--time-order: time {v!r} of label {k!r} is not a number") from None
+    return mapping
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    p = argparse.ArgumentParser(prog="grn-mnn", description=(
+        "Signed, directed, time-varying gene regulatory networks from time-course scRNA-seq "
+        "with Cell-MNN."))
+    p.add_argument("--version", action="version", version=f"grn_mnn {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--quiet", action="store_true", help="no progress bars or summary")
+        sp.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default 1: stable on small CPUs)")
+        sp.add_argument("--overwrite", action="store_true",
+                        help="replace results already in --out")
+
+    r = sub.add_parser("run", help="prepare -> fit -> extract -> score -> export")
+    r.add_argument("--input", default=None, help=".h5ad/.zarr/.csv (default: bundled "
+                   "human iPSC -> hepatocyte time course, Camp et al. 2017)")
+    r.add_argument("--time-key", default="time", help="obs column with real times")
+    r.add_argument("--time-order", default=None,
+                   help="label=time pairs for non-numeric time labels, e.g. d0=0,d6=6")
+    r.add_argument("--out", default="results", help="output directory (default results/)")
+    r.add_argument("--reference", default="auto",
+                   help="trrust-human | trrust-mouse | PATH | none (default: TRRUST of the "
+                        "data's species)")
+    r.add_argument("--n-pcs", type=int, default=None, help="latent dimension (default 10)")
+    r.add_argument("--n-top-genes", type=int, default=None, help="keep N highly variable genes")
+    r.add_argument("--data-kind", default="auto", choices=["auto", "counts", "log"])
+    r.add_argument("--reading", default="jacobian", choices=["jacobian", "contribution"])
+    r.add_argument("--graph-edges", type=int, default=1000,
+                   help="strongest edges kept in each GraphML file")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--resume", action="store_true",
+                   help="continue training from --out/checkpoint.pt")
+    r.add_argument("--no-plots", action="store_true")
+    common(r)
+    _config_args(r)
+
+    e = sub.add_parser("extract", help="gene networks from a fitted model")
+    e.add_argument("--model", required=True, help="model.pt written by run")
+    e.add_argument("--input", required=True, help="data with the model's genes (.h5ad)")
+    e.add_argument("--time-key", default=None)
+    e.add_argument("--out", required=True)
+    e.add_argument("--by", default=None, help="'time' or an obs column (cluster, lineage, ...)")
+    e.add_argument("--sources", default=None, help="'tf' (TRRUST TFs) or a file of gene names")
+    e.add_argument("--species", default=None, choices=["human", "mouse"])
+    e.add_argument("--top-k", type=int, default=None, help="strongest targets per source")
+    e.add_argument("--top-n", type=int, default=None, help="strongest edges per network")
+    e.add_argument("--reading", default="jacobian", choices=["jacobian", "contribution"])
+    e.add_argument("--graphml", action="store_true", help="also write GraphML files")
+    common(e)
+
+    s = sub.add_parser("score", help="score an edge table against a reference")
+    s.add_argument("--edges", required=True, help="CSV with source,target,weight")
+    s.add_argument("--reference", required=True, help="trrust-human | trrust-mouse | PATH")
+    s.add_argument("--input", default=None,
+                   help="the data (.h5ad) for baselines (pearson, linear ODE)")
+    s.add_argument("--time-key", default="time")
+    s.add_argument("--out", required=True)
+    s.add_argument("--seed", type=int, default=0)
+    common(s)
+
+    x = sub.add_parser("export", help="edge table -> GraphML / CSV for Cytoscape")
+    x.add_argument("--edges", required=True, help="CSV with source,target,weight[,time|group]")
+    x.add_argument("--out", required=True)
+    x.add_argument("--by", default=None, choices=["time", "group"])
+    x.add_argument("--top", type=int, default=None, help="strongest edges per network")
+    common(x)
+
+    d = sub.add_parser("datasets", help="list the bundled data sets")
+    d.add_argument("--quiet", action="store_true")
+    return p
+
+
+def _cmd_run(ns: argparse.Namespace) -> None:
+    from .pipeline import RUN_N_PCS, run
+
+    run(ns.input, time_key=ns.time_key, out=ns.out, reference=ns.reference,
+        n_pcs=ns.n_pcs or RUN_N_PCS, seed=ns.seed, n_top_genes=ns.n_top_genes,
+        data_kind=ns.data_kind, time_order=_time_order(ns.time_order), reading=ns.reading,
+        graph_edges=ns.graph_edges, quiet=ns.quiet, overwrite=ns.overwrite, resume=ns.resume,
+        plots=not ns.no_plots, **_config_from(ns))
+
+
+def _cmd_extract(ns: argparse.Namespace) -> None:
+    from . import export, extract, pp
+    from ._io import prepare_outdir, write_csv
+    from .model import CellMNN
+    from .readers import read_input
+
+    out = prepare_outdir(ns.out, ns.overwrite, ("edges.csv",))
+    model = CellMNN.load(ns.model)
+    adata = read_input(ns.input, time_key=ns.time_key)
+    pp.project(adata, model.mapping, time_key=ns.time_key)
+    sources: Any = ns.sources
+    if sources and sources not in ("tf", "all"):
+        path = Path(sources)
+        if not path.exists():
+            raise InputError(f"--sources: {path} is neither 'tf' nor an existing file of genes")
+        sources = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
+    df = extract.network(model, adata, by=ns.by, reading=ns.reading, sources=sources,
+                         species=ns.species or adata.uns.get("species"), top_k=ns.top_k,
+                         top_n=ns.top_n, key_added=None)
+    write_csv(out / "edges.csv", df)
+    if ns.graphml:
+        by = None if ns.by is None else ("time" if ns.by == "time" else "group")
+        export.export_networks(df, out, by=by, formats=("graphml",))
+    if not ns.quiet:
+        print(f"wrote {len(df)} edges to {out / 'edges.csv'}")
+
+
+def _cmd_score(ns: argparse.Namespace) -> None:
+    from . import pp, validate
+    from ._io import prepare_outdir, write_json
+    from .readers import read_input
+
+    out = prepare_outdir(ns.out, ns.overwrite, ("scores.json",))
+    kw: dict[str, Any] = {"seed": ns.seed, "method_name": "input"}
+    if ns.input:
+        adata = read_input(ns.input, time_key=ns.time_key)
+        pp.check_anndata(adata)
+        t = pp.parse_times(adata, ns.time_key)
+        x = pp._to_dense(adata.X)
+        pp.check_values(x, "auto")
+        if pp.detect_kind(x) == "counts":
+            import numpy as np
+
+            lib = x.sum(axis=1, keepdims=True)
+            lib[lib == 0] = 1
+            x = np.log1p(x / lib * np.median(lib))
+        kw.update(expression=x, genes=list(adata.var_names.astype(str)), times=t)
+    scores = validate.score_edges_file(ns.edges, ns.reference, **kw)
+    write_json(out / "scores.json", scores)
+    if not ns.quiet:
+        print(validate.score_table(scores).to_string(float_format=lambda v: f"{v:.3f}"))
+
+
+def _cmd_export(ns: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from . import export
+    from ._io import prepare_outdir
+
+    out = prepare_outdir(ns.out, ns.overwrite, ("network.graphml",))
+    path = Path(ns.edges)
+    if not path.exists():
+        raise InputError(f"edge file {path} does not exist")
+    try:
+        df = pd.read_csv(path)
+    except Exception as exc:
+        raise InputError(f"cannot read {path} as CSV: {exc}") from None
+    if ns.top:
+        key = ns.by if ns.by else None
+        df = df.reindex(df["weight"].abs().sort_values(ascending=False).index) \
+            if "weight" in df else df
+        df = df.groupby(key, group_keys=False).head(ns.top) if key else df.head(ns.top)
+    paths = export.export_networks(df, out, by=ns.by, formats=("graphml", "csv"))
+    if not ns.quiet:
+        for p in paths.values():
+            print(p)
+
+
+def _cmd_datasets(ns: argparse.Namespace) -> None:
+    from .datasets import list_datasets
+
+    print(list_datasets().to_string(index=False))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``grn-mnn`` console script; returns the exit code."""
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    threads = getattr(ns, "threads", None)
+    if threads:
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    try:
+        {"run": _cmd_run, "extract": _cmd_extract, "score": _cmd_score, "export": _cmd_export,
+         "datasets": _cmd_datasets}[ns.command](ns)
+    except GrnMnnError as exc:
+        msg = " ".join(str(exc).split())
+        print(f"grn-mnn: error: {msg}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("grn-mnn: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""One configuration dataclass with the paper's defaults (Cell-MNN, arXiv 2510.02903).
+
+The CLI exposes every field as ``--field-name``; the Python API takes a :class:`MNNConfig`
+or keyword overrides. ``MNNConfig.validate`` raises :class:`~grn_mnn.errors.ConfigError`
+naming the field and the allowed range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .errors import ConfigError
+
+
+@dataclass
+class MNNConfig:
+    """Cell-MNN model and training settings.
+
+    Attributes
+    ----------
+    n_pcs
+        Latent dimension d (number of z-scored principal components), 2..100.
+    parameterization
+        ``"direct"``: the MLP outputs A; ``"eigen"``: A = P diag(lambda) P^-1 with P = I + output.
+    n_zero_eigs
+        With ``"eigen"``, number of eigenvalues fixed to 0.
+    depth, width
+        Hidden layers and their width of the hypernetwork MLP (paper: 4 x 96, LeakyReLU).
+    last_layer_scale
+        Factor applied to the initial weights of the output layer so A starts near 0.
+    time_scale
+        Times are divided by this before they enter the model. ``"auto"`` uses the span of the
+        training time points (times then lie in [0, 1]); ``1.0`` keeps real units.
+    n_steps_path
+        Number of piecewise steps along which A is refreshed when propagating (1 = the paper:
+        A computed once at the start cell).
+    batch_start_cells, batch_target_cells
+        Start cells per batch (spread over the training time points except the last) and cells
+        sampled from each time point as the comparison population.
+    gamma
+        Discount of the MMD terms: the i-th later time point is weighted ``gamma**i``.
+    sigma
+        Laplace kernel bandwidth: k(x, y) = exp(-||x - y||_1 / (d * sigma)).
+    lambda_kin
+        Weight of the kinetic penalty mean ||A z||^2.
+    lambda_inv
+        Weight of the invertibility penalty 1 / (|det P| + 1e-4) (eigen only).
+    lr, weight_decay
+        AdamW settings. ``lr_schedule`` ``"cosine"`` or ``"constant"``.
+    max_epochs, steps_per_epoch
+        Training length; one step is one batch.
+    patience
+        Early stopping: epochs without improvement of the validation loss (computed on held-back
+        cells of the training time points only). ``0`` disables early stopping.
+    val_fraction
+        Fraction of the cells of each training time point held back for validation.
+    seed
+        Seed of every random draw (batches, initialisation, splits).
+    threads
+        torch intra-op threads; 1 is the stable choice on small CPUs.
+    device
+        ``"cpu"``, ``"cuda"`` or ``"auto"``.
+    """
+
+    n_pcs: int = 5
+    parameterization: Literal["direct", "eigen"] = "direct"
+    n_zero_eigs: int = 0
+    depth: int = 4
+    width: int = 96
+    last_layer_scale: float = 0.01
+    time_scale: float | Literal["auto"] = 1.0
+    n_steps_path: int = 1
+    batch_start_cells: int = 200
+    batch_target_cells: int = 200
+    gamma: float = 0.1
+    sigma: float = 1.0
+    lambda_kin: float = 0.1
+    lambda_inv: float = 1e-3
+    lr: float = 2e-4
+    weight_decay: float = 1e-5
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    max_epochs: int = 200
+    steps_per_epoch: int = 10
+    patience: int = 30
+    val_fraction: float = 0.15
+    seed: int = 0
+    threads: int = 1
+    device: str = "cpu"
+    max_op_norm: float = 50.0
+    checkpoint_every: int = 20
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> MNNConfig:
+        """Check every field; return ``self`` or raise :class:`ConfigError`."""
+        def need(cond: bool, msg: str) -> None:
+            if not cond:
+                raise ConfigError(msg)
+
+        need(isinstance(self.n_pcs, int) and 2 <= self.n_pcs <= 100,
+             f"n_pcs must be an integer from 2 to 100, got {self.n_pcs!r}")
+        need(self.parameterization in ("direct", "eigen"),
+             f"parameterization must be 'direct' or 'eigen', got {self.parameterization!r}")
+        need(0 <= self.n_zero_eigs < self.n_pcs,
+             f"n_zero_eigs must be in [0, n_pcs), got {self.n_zero_eigs}")
+        need(self.depth >= 1 and self.width >= 1, "depth and width must be >= 1")
+        need(self.time_scale == "auto" or (isinstance(self.time_scale, int | float)
+                                            and self.time_scale > 0),
+             f"time_scale must be 'auto' or a positive number, got {self.time_scale!r}")
+        need(self.n_steps_path >= 1, "n_steps_path must be >= 1")
+        need(self.batch_start_cells >= 2 and self.batch_target_cells >= 2,
+             "batch_start_cells and batch_target_cells must be >= 2")
+        need(0 < self.gamma <= 1, f"gamma must be in (0, 1], got {self.gamma}")
+        need(self.sigma > 0, f"sigma must be > 0, got {self.sigma}")
+        need(self.lambda_kin >= 0 and self.lambda_inv >= 0, "penalty weights must be >= 0")
+        need(self.lr > 0 and self.weight_decay >= 0, "lr must be > 0 and weight_decay >= 0")
+        need(self.lr_schedule in ("constant", "cosine"),
+             f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
+        need(self.max_epochs >= 1 and self.steps_per_epoch >= 1,
+             "max_epochs and steps_per_epoch must be >= 1")
+        need(self.patience >= 0, "patience must be >= 0")
+        need(0 <= self.val_fraction < 0.9, f"val_fraction must be in [0, 0.9), got {self.val_fraction}")
+        need(self.threads >= 1, "threads must be >= 1")
+        need(self.device in ("cpu", "auto") or self.device.startswith("cuda"),
+             f"device must be 'cpu', 'cuda[:N]' or 'auto', got {self.device!r}")
+        need(self.max_op_norm > 0, "max_op_norm must be > 0")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of every field (JSON-serialisable)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MNNConfig:
+        """Build from a dict, rejecting unknown keys with a clear message."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ConfigError(f"unknown configuration field(s) {unknown}; valid: {sorted(names)}")
+        return cls(**d)
+
+    def replace(self, **changes: Any) -> MNNConfig:
+        """Copy with some fields changed (unknown names raise ConfigError)."""
+        cfg = self.from_dict({**self.to_dict(), **changes})
+        return cfg

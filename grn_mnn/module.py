@@ -1,0 +1,122 @@
+"""The Cell-MNN torch module: an MLP hypernetwork (z, t) -> A(z, t) and exact propagation.
+
+One convention everywhere: the latent dynamics are dz/dt = A z with A a d x d matrix acting on
+column vectors, and :meth:`CellMNNModule.operator` returns exactly the matrix that
+:meth:`CellMNNModule.propagate` exponentiates. With the ``eigen`` parameterisation
+``A = P diag(lambda) P^{-1}`` with ``P = I + output``; extraction reads the same ``A``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .config import MNNConfig
+
+
+class CellMNNModule(nn.Module):
+    """Hypernetwork mapping (z, t[, dataset embedding]) to a local linear operator.
+
+    Parameters
+    ----------
+    n_pcs
+        Latent dimension d.
+    config
+        Model settings (depth, width, parameterisation, ...).
+    time_scale
+        Times are divided by this before entering the network and in the propagation.
+    n_datasets
+        Number of data sets for joint training; > 1 adds a learned data-set embedding input.
+    """
+
+    def __init__(self, n_pcs: int, config: MNNConfig, time_scale: float = 1.0,
+                 n_datasets: int = 1, embed_dim: int = 4) -> None:
+        super().__init__()
+        self.d = int(n_pcs)
+        self.parameterization = config.parameterization
+        self.n_zero_eigs = int(config.n_zero_eigs)
+        self.max_op_norm = float(config.max_op_norm)
+        self.n_steps_path = int(config.n_steps_path)
+        self.register_buffer("time_scale", torch.tensor(float(time_scale), dtype=torch.float32))
+        self.n_datasets = int(n_datasets)
+        self.embedding = nn.Embedding(n_datasets, embed_dim) if n_datasets > 1 else None
+        d_in = self.d + 1 + (embed_dim if n_datasets > 1 else 0)
+        d_out = self.d * self.d + (self.d if self.parameterization == "eigen" else 0)
+        layers: list[nn.Module] = []
+        for _ in range(config.depth):
+            layers += [nn.Linear(d_in, config.width), nn.LeakyReLU()]
+            d_in = config.width
+        last = nn.Linear(d_in, d_out)
+        with torch.no_grad():
+            last.weight.mul_(config.last_layer_scale)
+            last.bias.mul_(config.last_layer_scale)
+        layers.append(last)
+        self.net = nn.Sequential(*layers)
+
+    # ------------------------------------------------------------------ operator
+    def _inputs(self, z: torch.Tensor, t: torch.Tensor, ds: torch.Tensor | None) -> torch.Tensor:
+        t = (t.reshape(-1, 1) / self.time_scale).to(z.dtype)
+        parts = [z, t]
+        if self.embedding is not None:
+            if ds is None:
+                ds = torch.zeros(z.shape[0], dtype=torch.long, device=z.device)
+            parts.append(self.embedding(ds))
+        return torch.cat(parts, dim=1)
+
+    def operator_parts(self, z: torch.Tensor, t: torch.Tensor,
+                       ds: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Return (A, P) for each cell: A (n, d, d) and P (n, d, d) for ``eigen`` else None."""
+        out = self.net(self._inputs(z, t, ds))
+        n, d = z.shape[0], self.d
+        if self.parameterization == "direct":
+            a = out.reshape(n, d, d)
+            p = None
+        else:
+            eye = torch.eye(d, dtype=out.dtype, device=out.device)
+            p = eye + out[:, : d * d].reshape(n, d, d)
+            lam = out[:, d * d :]
+            if self.n_zero_eigs:
+                lam = torch.cat([torch.zeros_like(lam[:, : self.n_zero_eigs]),
+                                 lam[:, self.n_zero_eigs :]], dim=1)
+            # A = P diag(lam) P^-1, computed as solve(P^T, (P diag(lam))^T)^T
+            pl = p * lam.unsqueeze(1)
+            a = torch.linalg.solve(p.transpose(1, 2), pl.transpose(1, 2)).transpose(1, 2)
+        # guard: a smooth elementwise bound so expm(A dt) cannot overflow silently
+        c = self.max_op_norm
+        a = c * torch.tanh(a / c)
+        return a, p
+
+    def operator(self, z: torch.Tensor, t: torch.Tensor,
+                 ds: torch.Tensor | None = None) -> torch.Tensor:
+        """The local operator A(z, t), shape (n, d, d), in units of 1 / (time / time_scale)."""
+        return self.operator_parts(z, t, ds)[0]
+
+    # ------------------------------------------------------------------ dynamics
+    def propagate(self, z0: torch.Tensor, t0: torch.Tensor, t1: torch.Tensor,
+                  ds: torch.Tensor | None = None, a0: torch.Tensor | None = None) -> torch.Tensor:
+        """Advance z0 from t0 to t1 (per cell) with z(t1) = expm(A (t1 - t0)) z0.
+
+        With ``n_steps_path > 1`` the interval is cut into equal steps and A is recomputed at
+        the start of each step (piecewise-constant operator along the path).
+        ``a0`` optionally supplies the operator at (z0, t0) to avoid recomputing it.
+        """
+        k = self.n_steps_path
+        dt = ((t1 - t0) / self.time_scale).to(z0.dtype) / k
+        z, t = z0, t0
+        for step in range(k):
+            a = a0 if (step == 0 and a0 is not None) else self.operator(z, t, ds)
+            m = torch.linalg.matrix_exp(a * dt.reshape(-1, 1, 1))
+            z = torch.bmm(m, z.unsqueeze(-1)).squeeze(-1)
+            t = t + (t1 - t0) / k
+        return z
+
+    def velocity(self, z: torch.Tensor, t: torch.Tensor,
+                 ds: torch.Tensor | None = None) -> torch.Tensor:
+        """dz/dt = A(z, t) z for each cell, shape (n, d)."""
+        a = self.operator(z, t, ds)
+        return torch.bmm(a, z.unsqueeze(-1)).squeeze(-1)
+
+
+def invertibility_penalty(p: torch.Tensor) -> torch.Tensor:
+    """Mean of 1 / (|det P| + 1e-4) over cells (keeps P of the eigen form invertible)."""
+    return (1.0 / (torch.linalg.det(p).abs() + 1e-4)).mean()

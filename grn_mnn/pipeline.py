@@ -1,0 +1,269 @@
+"""The main job: AnnData -> prepare -> fit -> extract -> score -> export (+ plots).
+
+:func:`run` is what ``grn-mnn run`` calls. With no input it trains on the bundled human
+iPSC -> hepatocyte time course (Camp et al. 2017) and scores against TRRUST human.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+
+from . import __version__
+from ._io import file_sha256, prepare_outdir, write_csv, write_json
+from .config import MNNConfig
+from .errors import GrnMnnError, InputError, ReferenceNetworkError
+from .model import CellMNN
+
+RESULT_MARKERS = ("edges.csv", "edges_by_time.csv", "scores.json", "model.pt", "run.json")
+#: panels up to this many genes get every ordered pair in edges.csv (issue: all pairs <= 2,000)
+ALL_PAIRS_MAX_GENES = 2000
+#: edges.csv for larger panels, and each time slice of edges_by_time.csv, keeps this many edges
+TOP_EDGES = 200_000
+#: run's default latent dimension (the paper's 5 PCs give a rank-5 gene operator; 10 is a
+#: compromise between resolution and the few hundred cells of the bundled time courses)
+RUN_N_PCS = 10
+
+
+@dataclass
+class RunResult:
+    """Paths written by :func:`run` and the in-memory results."""
+
+    out: Path
+    files: dict[str, str] = field(default_factory=dict)
+    edges: pd.DataFrame | None = None
+    edges_by_time: pd.DataFrame | None = None
+    scores: dict[str, Any] | None = None
+    model: CellMNN | None = None
+    summary: str = ""
+
+
+def load_default() -> tuple[AnnData, str, str]:
+    """The bundled default data: (AnnData, its source file, reference spec)."""
+    from . import datasets
+
+    adata = datasets.hepatocyte_camp2017()
+    src = datasets.data_dir() / "timecourses" / "hHEP_Camp2017" / "ExpressionData.csv.gz"
+    return adata, str(src), "trrust-human"
+
+
+def _log(quiet: bool, msg: str) -> None:
+    if not quiet:
+        print(msg, file=sys.stderr, flush=True)
+
+
+def run(input: str | os.PathLike | AnnData | None = None, *, time_key: str = "time",
+        out: str | os.PathLike = "results", reference: str | None = "auto",
+        n_pcs: int = RUN_N_PCS, seed: int = 0, n_top_genes: int | None = None,
+        data_kind: str = "auto", time_order: dict[Any, float] | None = None,
+        config: MNNConfig | None = None, reading: str = "jacobian", graph_edges: int = 1000,
+        quiet: bool = False, overwrite: bool = False, resume: bool = False,
+        plots: bool = True, **overrides: Any) -> RunResult:
+    """Run the whole job and write every output to ``out``.
+
+    Parameters
+    ----------
+    input
+        ``.h5ad``/``.zarr``/``.csv`` path or AnnData; ``None`` = bundled hepatocyte data.
+    time_key
+        ``obs`` column with each cell's time in real units.
+    out
+        Output directory; refused if it already holds results unless ``overwrite``.
+    reference
+        ``"trrust-human"``, ``"trrust-mouse"``, a path, ``"none"``, or ``"auto"`` (TRRUST of
+        ``adata.uns['species']`` when known).
+    n_pcs, seed, n_top_genes, data_kind, time_order
+        Preprocessing settings (see :func:`grn_mnn.pp.prepare`).
+    config, overrides
+        Model/training configuration (:class:`MNNConfig` fields).
+    reading
+        ``"jacobian"`` or ``"contribution"`` for the edge weights.
+    graph_edges
+        Strongest edges kept in each GraphML file (Cytoscape-friendly size).
+    """
+    from . import export, extract, pp
+    from .readers import read_input
+
+    t_all = time.perf_counter()
+    out = prepare_outdir(out, overwrite or resume, RESULT_MARKERS)
+    # ------------------------------------------------------------------ input
+    if input is None:
+        adata, src, default_ref = load_default()
+        time_key = "time"
+    elif isinstance(input, AnnData):
+        adata, src, default_ref = input, None, "auto"
+    else:
+        adata, src, default_ref = read_input(input, time_key=time_key), str(input), "auto"
+    if reference == "auto":
+        reference = default_ref
+    if reference == "auto":
+        species = adata.uns.get("species")
+        reference = f"trrust-{species}" if species in ("human", "mouse") else "none"
+    checksum = file_sha256(src) if src and Path(src).is_file() else None
+    cfg = (config or MNNConfig()).replace(seed=seed, **overrides)
+    _log(quiet, f"grn_mnn {__version__}: {adata.n_obs} cells x {adata.n_vars} genes from "
+                f"{src or 'AnnData'}")
+
+    # ------------------------------------------------------------------ prepare + fit
+    pp.prepare(adata, time_key, n_pcs, n_top_genes=n_top_genes, data_kind=data_kind,
+               time_order=time_order, seed=seed)
+    info = adata.uns["grn_mnn"]
+    model = CellMNN(adata, cfg)
+    model.metadata.update({"input": src, "input_sha256": checksum, "seed": seed})
+    model.train(checkpoint=out / "checkpoint.pt", resume=resume, progress=not quiet)
+    files = {"model": str(model.save(out / "model.pt"))}
+
+    # ------------------------------------------------------------------ extract
+    n_genes = len(info["genes"])
+    top_n = None if n_genes <= ALL_PAIRS_MAX_GENES else TOP_EDGES
+    edges = extract.network(model, adata, reading=reading, top_n=top_n, key_added=None)
+    edges = edges.drop(columns=["n_cells"])
+    by_time = extract.network(model, adata, by="time", reading=reading,
+                              top_n=min(TOP_EDGES, n_genes * (n_genes - 1)), key_added=None)
+    files["edges"] = str(write_csv(out / "edges.csv", edges[["source", "target", "weight"]]))
+    files["edges_by_time"] = str(write_csv(
+        out / "edges_by_time.csv", by_time[["source", "target", "weight", "time"]]))
+
+    # ------------------------------------------------------------------ score
+    scores, ref = None, None
+    if reference and reference != "none":
+        scores, ref = _score(model, adata, edges, reference, seed, quiet)
+    provenance = {"version": __version__, "seed": seed, "input": src, "input_sha256": checksum,
+                  "config": cfg.to_dict(), "n_pcs": n_pcs, "reading": reading}
+    if scores is not None:
+        scores["provenance"] = provenance
+        files["scores"] = str(write_json(out / "scores.json", scores))
+
+    # ------------------------------------------------------------------ export + plots
+    node_attrs = _node_attrs(adata, ref)
+    graph = {"grn_mnn_version": __version__, "seed": seed, "input_sha256": checksum or "",
+             "reading": reading}
+    files["graphml"] = str(export.write_graphml(edges.head(graph_edges), out / "network.graphml",
+                                                node_attrs=node_attrs, graph_attrs=graph))
+    top_time = by_time.groupby("time", sort=True, group_keys=False).head(graph_edges)
+    for k, v in export.export_networks(top_time, out / "networks", by="time",
+                                       node_attrs=node_attrs, formats=("graphml",),
+                                       graph_attrs=graph).items():
+        files[f"networks/{k}"] = str(v)
+    if plots:
+        files.update(_plots(out, model, by_time, scores))
+
+    # ------------------------------------------------------------------ manifest
+    manifest = {**provenance, "outputs": {k: {"path": os.path.relpath(v, out),
+                                              "sha256": file_sha256(v)} for k, v in files.items()},
+                "training": model.metadata.get("training", {}),
+                "data": {"n_cells": adata.n_obs, "n_genes": n_genes,
+                         "times": np.asarray(info["times"]).tolist(),
+                         "time_unit": info["time_unit"], "transform": info["transform"]},
+                "reference": reference, "seconds_total": time.perf_counter() - t_all}
+    files["run"] = str(write_json(out / "run.json", manifest))
+    summary = _summary(adata, model, edges, scores, out, manifest)
+    _log(quiet, summary)
+    return RunResult(out=out, files=files, edges=edges, edges_by_time=by_time, scores=scores,
+                     model=model, summary=summary)
+
+
+def _score(model: CellMNN, adata: AnnData, edges: pd.DataFrame, reference: str, seed: int,
+           quiet: bool) -> tuple[dict | None, Any]:
+    """Score against the reference with baselines; skip (with a message) on no overlap."""
+    from . import extract, pp, validate
+    from .reference import load_reference, restrict
+
+    info = adata.uns["grn_mnn"]
+    genes = list(info["genes"])
+    try:
+        ref = load_reference(reference, species=adata.uns.get("species"))
+        sub = restrict(ref, genes)
+    except ReferenceNetworkError as exc:
+        _log(quiet, f"scoring skipped: {exc}")
+        return None, None
+    expr = pp.get_expression(adata)
+    times = adata.obs[pp.TIME_COL].to_numpy()
+    per_cell = _per_cell_signs(model, adata, sub, genes, expr)
+    scores = validate.score(edges, ref, expression=expr, genes=genes, times=times,
+                            method_name="cellmnn", seed=seed, per_cell=per_cell)
+    return scores, ref
+
+
+def _per_cell_signs(model, adata, sub, genes, expr) -> dict[str, Any] | None:
+    """Per-cell J values and 'source above its mean' masks for the signed reference edges."""
+    from . import extract
+    from .pp import LATENT_KEY, TIME_COL
+
+    signed = sub.edges[sub.edges["sign"] != 0]
+    if signed.empty:
+        return None
+    upper = {g.upper(): i for i, g in enumerate(genes)}
+    si = signed["tf"].str.upper().map(upper).to_numpy(dtype=int)
+    ti = signed["target"].str.upper().map(upper).to_numpy(dtype=int)
+    a_cells = model.operators(adata.obsm[LATENT_KEY], adata.obs[TIME_COL].to_numpy())
+    values = extract.edge_values_per_cell(model.mapping, a_cells, si, ti)
+    active = expr[:, si] > expr[:, si].mean(axis=0)
+    return {"values": values, "active": active,
+            "edges": signed[["tf", "target"]].reset_index(drop=True),
+            "true_sign": signed["sign"].to_numpy()}
+
+
+def _node_attrs(adata: AnnData, ref: Any) -> pd.DataFrame:
+    from .pp import get_expression
+
+    genes = list(adata.uns["grn_mnn"]["genes"])
+    tfs = set(ref.edges["tf"].str.upper()) if ref is not None else set()
+    return pd.DataFrame({"is_tf": [g.upper() in tfs for g in genes],
+                         "mean_expression": get_expression(adata).mean(axis=0)}, index=genes)
+
+
+def _plots(out: Path, model: CellMNN, by_time: pd.DataFrame,
+           scores: dict | None) -> dict[str, str]:
+    from . import pl
+
+    files = {}
+    try:
+        files["plot_history"] = str(pl.plot_training_history(model.history,
+                                                             out / "plots" / "training.png"))
+        files["plot_heatmap"] = str(pl.plot_interaction_heatmap(by_time,
+                                                                out / "plots" / "heatmap.png"))
+        if scores is not None:
+            files["plot_scores"] = str(pl.plot_scores(scores, out / "plots" / "scores.png"))
+    except GrnMnnError:
+        raise
+    except Exception as exc:  # a figure must never lose the run's results
+        print(f"warning: plotting failed ({type(exc).__name__}: {exc})", file=sys.stderr)
+    return files
+
+
+def _summary(adata, model, edges, scores, out, manifest) -> str:
+    tr = model.metadata.get("training", {})
+    lines = [
+        f"data: {adata.n_obs} cells, {manifest['data']['n_genes']} genes, time points "
+        f"{manifest['data']['times']} ({manifest['data']['time_unit']})",
+        f"training: {tr.get('epochs_run')} epochs (best {tr.get('best_epoch')}), "
+        f"{tr.get('seconds', 0):.1f} s, {tr.get('seconds_per_epoch', 0) * 1000:.0f} ms/epoch",
+        "strongest edges (source -> target, weight):",
+    ]
+    for r in edges.head(8).itertuples():
+        lines.append(f"  {r.source} -> {r.target}  {r.weight:+.4g}")
+    if scores is not None:
+        from .validate import score_table
+
+        lines.append("scores against " + str(manifest["reference"]) + ":")
+        lines.append(score_table(scores).to_string(float_format=lambda v: f"{v:.3f}"))
+    lines.append(f"outputs in {out}/ (see run.json)")
+    return "\n".join(lines)
+
+
+def read_scores(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a ``scores.json`` written by :func:`run`."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path} does not exist")
+    return json.loads(path.read_text())

@@ -1,0 +1,416 @@
+"""The Cell-MNN training loop: batches, loss assembly, honest early stopping, checkpoints.
+
+Honesty rules enforced here:
+
+* held-out time points never enter the sampler (not for training, validation or stopping);
+* early stopping and model selection use a validation split of cells of the *training* time
+  points only.
+
+A batch takes ``batch_start_cells`` start cells spread evenly over the training time points
+except the last and ``batch_target_cells`` cells of every training time point as the observed
+population. Every start cell is propagated to every later training time point and the loss is
+
+.. math:: \\frac{1}{|S|}\\sum_{s}\\sum_{j>s} \\gamma^{j-s-1}\\,\\mathrm{MMD}^2(\\hat Z_{s\\to j}, Z_j)
+          + \\lambda_{kin}\\,\\overline{\\|A z\\|^2} [+ \\lambda_{inv}\\,\\overline{1/(|\\det P|+10^{-4})}]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import signal
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .config import MNNConfig
+from .errors import ConfigError, InputError, TrainingError
+from .losses import kinetic, mmd2
+from .module import CellMNNModule, invertibility_penalty
+
+
+class TrainingInterrupted(TrainingError):
+    """Training was stopped by SIGINT/SIGTERM after writing a checkpoint."""
+
+    exit_code = 130
+
+
+# ----------------------------------------------------------------------------- data / sampler
+@dataclass
+class Snapshots:
+    """Latent snapshots of one data set: z (n, d), time (n,), and a data-set id."""
+
+    z: np.ndarray
+    t: np.ndarray
+    dataset: int = 0
+
+    def __post_init__(self) -> None:
+        self.z = np.asarray(self.z, dtype=np.float32)
+        self.t = np.asarray(self.t, dtype=np.float64)
+        if self.z.ndim != 2 or len(self.z) != len(self.t):
+            raise InputError(f"z must be (cells, d) and t (cells,), got {self.z.shape}, "
+                             f"{self.t.shape}")
+        if not (np.isfinite(self.z).all() and np.isfinite(self.t).all()):
+            raise InputError("latent coordinates or times contain NaN/inf")
+
+
+class SnapshotSampler:
+    """Draws Cell-MNN batches from the cells of the training time points of one data set.
+
+    Parameters
+    ----------
+    data
+        The snapshots.
+    holdout_times
+        Times that are removed entirely (never sampled, never validated on).
+    val_fraction
+        Fraction of the cells of each training time point kept for validation.
+    seed
+        Seed of the train/validation split.
+    """
+
+    def __init__(self, data: Snapshots, holdout_times: Sequence[float] = (),
+                 val_fraction: float = 0.15, seed: int = 0) -> None:
+        self.data = data
+        all_times = np.unique(data.t)
+        hold = np.asarray(sorted(holdout_times), dtype=float)
+        unknown = [h for h in hold if not np.any(np.isclose(all_times, h))]
+        if unknown:
+            raise ConfigError(f"held-out time(s) {unknown} are not among the data's time points "
+                              f"{all_times.tolist()}")
+        keep = ~np.any(np.isclose(all_times[:, None], hold[None, :]), axis=1) if len(hold) else \
+            np.ones(len(all_times), bool)
+        self.times = all_times[keep]
+        self.holdout_times = hold
+        if len(self.times) < 2:
+            raise InputError(f"need at least 2 training time points, have {self.times.tolist()} "
+                             f"after holding out {hold.tolist()}")
+        rng = np.random.default_rng(seed)
+        self.train_idx: list[np.ndarray] = []
+        self.val_idx: list[np.ndarray] = []
+        for tp in self.times:
+            idx = np.flatnonzero(np.isclose(data.t, tp))
+            idx = idx[rng.permutation(len(idx))]
+            n_val = int(round(val_fraction * len(idx))) if val_fraction > 0 else 0
+            n_val = min(n_val, len(idx) - 2)
+            self.val_idx.append(np.sort(idx[:max(n_val, 0)]))
+            self.train_idx.append(np.sort(idx[max(n_val, 0):]))
+
+    def used_indices(self) -> np.ndarray:
+        """Every cell index the sampler can ever return (training and validation)."""
+        return np.concatenate(self.train_idx + self.val_idx)
+
+    def has_validation(self) -> bool:
+        """True when every training time point kept at least 2 validation cells."""
+        return all(len(v) >= 2 for v in self.val_idx)
+
+    def sample(self, n_start: int, n_target: int, gen: torch.Generator,
+               split: str = "train") -> dict[str, Any]:
+        """Draw one batch; returns start indices and groups, and target indices per time."""
+        pools = self.train_idx if split == "train" else self.val_idx
+        m = len(self.times)
+        per = np.full(m - 1, n_start // (m - 1))
+        per[: n_start % (m - 1)] += 1
+        starts, groups = [], []
+        for s in range(m - 1):
+            starts.append(_draw(pools[s], int(per[s]), gen))
+            groups.append(np.full(int(per[s]), s))
+        targets = [None] + [_draw(pools[j], n_target, gen) for j in range(1, m)]
+        return {"start": np.concatenate(starts), "group": np.concatenate(groups),
+                "targets": targets}
+
+
+def _draw(pool: np.ndarray, n: int, gen: torch.Generator) -> np.ndarray:
+    """n indices from pool: without replacement when possible, else with replacement."""
+    if len(pool) >= n:
+        pick = torch.randperm(len(pool), generator=gen)[:n].numpy()
+    else:
+        pick = torch.randint(len(pool), (n,), generator=gen).numpy()
+    return pool[pick]
+
+
+# ----------------------------------------------------------------------------- loss
+def batch_loss(module: CellMNNModule, data: Snapshots, sampler: SnapshotSampler,
+               batch: dict[str, Any], cfg: MNNConfig, device: torch.device) -> dict[str, Any]:
+    """Assemble the Cell-MNN loss for one batch; returns the total and its parts."""
+    times = sampler.times
+    z_all = data.z
+    z0 = torch.from_numpy(z_all[batch["start"]]).to(device)
+    t0 = torch.from_numpy(data.t[batch["start"]].astype(np.float32)).to(device)
+    g = batch["group"]
+    ds = torch.full((len(g),), data.dataset, dtype=torch.long, device=device)
+    a0, p0 = module.operator_parts(z0, t0, ds)
+    # every (start cell, later time) pair in one batched matrix exponential
+    cell_ix, tgt_ix = [], []
+    for j in range(1, len(times)):
+        rows = np.flatnonzero(g < j)
+        cell_ix.append(rows)
+        tgt_ix.append(np.full(len(rows), j))
+    cell_ix_np = np.concatenate(cell_ix)
+    tgt_np = np.concatenate(tgt_ix)
+    ci = torch.from_numpy(cell_ix_np).to(device)
+    t1 = torch.from_numpy(times[tgt_np].astype(np.float32)).to(device)
+    z1 = module.propagate(z0[ci], t0[ci], t1, ds[ci], a0=a0[ci])
+    if not torch.isfinite(z1).all():
+        raise TrainingError("propagation produced NaN/inf (matrix exponential overflow); lower "
+                            "lr or max_op_norm, or use time_scale='auto'")
+    fit = z0.new_zeros(())
+    n_groups = len(times) - 1
+    g_pairs = g[cell_ix_np]
+    for j in range(1, len(times)):
+        target = torch.from_numpy(z_all[batch["targets"][j]]).to(device)
+        for s in range(j):
+            sel = np.flatnonzero((tgt_np == j) & (g_pairs == s))
+            if len(sel) == 0:
+                continue
+            pred = z1[torch.from_numpy(sel).to(device)]
+            fit = fit + cfg.gamma ** (j - s - 1) * mmd2(pred, target, cfg.sigma)
+    fit = fit / n_groups
+    kin = kinetic(a0, z0)
+    total = fit + cfg.lambda_kin * kin
+    inv = z0.new_zeros(())
+    if p0 is not None and cfg.lambda_inv > 0:
+        inv = invertibility_penalty(p0)
+        total = total + cfg.lambda_inv * inv
+    return {"loss": total, "mmd": fit.detach(), "kinetic": kin.detach(), "inv": inv.detach()}
+
+
+# ----------------------------------------------------------------------------- trainer
+@dataclass
+class FitResult:
+    """What :func:`fit` returns: the trained module (best validation state) and the history."""
+
+    module: CellMNNModule
+    history: dict[str, list[float]] = field(default_factory=dict)
+    best_epoch: int = 0
+    epochs_run: int = 0
+    stopped_early: bool = False
+    seconds: float = 0.0
+    holdout_times: list[float] = field(default_factory=list)
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        """Mean wall time of one epoch."""
+        return self.seconds / max(self.epochs_run, 1)
+
+
+def resolve_device(name: str) -> torch.device:
+    """Map ``"auto"``/``"cpu"``/``"cuda[:N]"`` to a torch device, with a clear error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' requested but no CUDA GPU is available; use --device cpu")
+    return torch.device(name)
+
+
+def resolve_time_scale(cfg: MNNConfig, datasets: Sequence[Snapshots]) -> float:
+    """The number times are divided by: the training time span for ``"auto"``."""
+    if cfg.time_scale == "auto":
+        span = max(float(np.ptp(d.t)) for d in datasets)
+        return span if span > 0 else 1.0
+    return float(cfg.time_scale)
+
+
+@contextlib.contextmanager
+def _catch_signals() -> Iterator[dict[str, bool]]:
+    """Turn SIGINT/SIGTERM into a flag checked at the end of each epoch."""
+    flag = {"stop": False}
+
+    def handler(signum, frame):  # noqa: ARG001
+        flag["stop"] = True
+
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            old[sig] = signal.signal(sig, handler)
+        except ValueError:  # not in the main thread
+            pass
+    try:
+        yield flag
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
+def fit(datasets: Snapshots | Sequence[Snapshots], cfg: MNNConfig, *,
+        holdout_times: Sequence[float] | Sequence[Sequence[float]] = (),
+        checkpoint: str | os.PathLike | None = None, resume: bool = False,
+        progress: bool = True, module: CellMNNModule | None = None) -> FitResult:
+    """Train Cell-MNN on one or several data sets (joint training shares one hypernetwork).
+
+    Parameters
+    ----------
+    datasets
+        One :class:`Snapshots` or a list (each with its own PCA; same d).
+    cfg
+        Configuration (validated here).
+    holdout_times
+        Times to hold out entirely: a flat list for one data set or one list per data set.
+    checkpoint
+        Path of the checkpoint file, written every ``cfg.checkpoint_every`` epochs, at the end
+        and on SIGINT/SIGTERM.
+    resume
+        Continue from ``checkpoint`` if it exists.
+    progress
+        Show a tqdm progress bar with the losses.
+    """
+    cfg.validate()
+    if isinstance(datasets, Snapshots):
+        datasets = [datasets]
+        holdout_per = [list(holdout_times)]
+    else:
+        holdout_per = (list(holdout_times) if holdout_times and
+                       isinstance(holdout_times[0], Sequence) else
+                       [list(holdout_times)] * len(datasets))
+    d = datasets[0].z.shape[1]
+    if any(ds.z.shape[1] != d for ds in datasets):
+        raise ConfigError("joint training needs the same n_pcs for every data set")
+    torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    samplers = [SnapshotSampler(ds, h, cfg.val_fraction, cfg.seed + 7919 * i)
+                for i, (ds, h) in enumerate(zip(datasets, holdout_per, strict=True))]
+    torch.manual_seed(cfg.seed)
+    if module is None:
+        module = CellMNNModule(d, cfg, resolve_time_scale(cfg, datasets), len(datasets))
+    module.to(device)
+    opt = torch.optim.AdamW(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    total_steps = cfg.max_epochs * cfg.steps_per_epoch
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, (lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
+        if cfg.lr_schedule == "cosine" else (lambda s: 1.0))
+    gen = torch.Generator().manual_seed(cfg.seed)
+    use_val = cfg.patience > 0 and all(s.has_validation() for s in samplers)
+    val_batches = _validation_batches(samplers, cfg) if use_val else []
+
+    state = {"epoch": 0, "best_val": math.inf, "best_epoch": 0, "bad": 0,
+             "best_state": None, "history": {"epoch": [], "train_loss": [], "val_loss": [],
+                                             "mmd": [], "kinetic": [], "seconds": []}}
+    ckpt = Path(checkpoint) if checkpoint else None
+    if resume and ckpt is not None and ckpt.exists():
+        _load_checkpoint(ckpt, module, opt, sched, gen, state, cfg)
+
+    t_start = time.perf_counter() - sum(state["history"]["seconds"])
+    bar = tqdm(total=cfg.max_epochs, initial=state["epoch"], disable=not progress,
+               desc="train Cell-MNN", unit="epoch", leave=False)
+    stopped_early = False
+    with _catch_signals() as flag:
+        while state["epoch"] < cfg.max_epochs:
+            ep_t0 = time.perf_counter()
+            module.train()
+            parts = {"loss": 0.0, "mmd": 0.0, "kinetic": 0.0}
+            for _ in range(cfg.steps_per_epoch):
+                opt.zero_grad(set_to_none=True)
+                out = [batch_loss(module, ds, smp,
+                                  smp.sample(cfg.batch_start_cells, cfg.batch_target_cells, gen),
+                                  cfg, device) for ds, smp in zip(datasets, samplers, strict=True)]
+                loss = sum(o["loss"] for o in out)
+                if not torch.isfinite(loss):
+                    _save_checkpoint(ckpt, module, opt, sched, gen, state, cfg)
+                    raise TrainingError(
+                        f"loss became {loss.item()} at epoch {state['epoch'] + 1}; the last good "
+                        f"state was kept{' in ' + str(ckpt) if ckpt else ''}. Lower lr, use "
+                        "time_scale='auto' or raise lambda_kin")
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(module.parameters(), 10.0)
+                opt.step()
+                sched.step()
+                parts["loss"] += loss.item() / cfg.steps_per_epoch
+                parts["mmd"] += sum(o["mmd"].item() for o in out) / cfg.steps_per_epoch
+                parts["kinetic"] += sum(o["kinetic"].item() for o in out) / cfg.steps_per_epoch
+            state["epoch"] += 1
+            val = _validate(module, datasets, samplers, val_batches, cfg, device) if use_val \
+                else parts["loss"]
+            h = state["history"]
+            h["epoch"].append(state["epoch"])
+            h["train_loss"].append(parts["loss"])
+            h["val_loss"].append(val if use_val else float("nan"))
+            h["mmd"].append(parts["mmd"])
+            h["kinetic"].append(parts["kinetic"])
+            h["seconds"].append(time.perf_counter() - ep_t0)
+            if val < state["best_val"]:
+                state.update(best_val=val, best_epoch=state["epoch"], bad=0,
+                             best_state={k: v.detach().clone()
+                                         for k, v in module.state_dict().items()})
+            else:
+                state["bad"] += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{parts['loss']:.4f}",
+                            val=f"{val:.4f}" if use_val else "-", best=state["best_epoch"])
+            done = use_val and state["bad"] >= cfg.patience
+            if ckpt is not None and (state["epoch"] % cfg.checkpoint_every == 0 or flag["stop"]
+                                     or done or state["epoch"] == cfg.max_epochs):
+                _save_checkpoint(ckpt, module, opt, sched, gen, state, cfg)
+            if flag["stop"]:
+                bar.close()
+                raise TrainingInterrupted(
+                    f"interrupted after epoch {state['epoch']}; checkpoint "
+                    f"{'saved to ' + str(ckpt) if ckpt else 'not kept (no checkpoint path)'}; "
+                    "rerun with --resume to continue")
+            if done:
+                stopped_early = True
+                break
+    bar.close()
+    if state["best_state"] is not None:
+        module.load_state_dict(state["best_state"])
+    module.eval()
+    return FitResult(module=module, history=state["history"], best_epoch=state["best_epoch"],
+                     epochs_run=state["epoch"], stopped_early=stopped_early,
+                     seconds=time.perf_counter() - t_start,
+                     holdout_times=[float(x) for h in holdout_per for x in h])
+
+
+def _validation_batches(samplers: list[SnapshotSampler], cfg: MNNConfig,
+                        n_batches: int = 4) -> list[list[dict[str, Any]]]:
+    """Fixed validation batches (drawn once with their own seed) for a stable criterion."""
+    gen = torch.Generator().manual_seed(cfg.seed + 104729)
+    return [[s.sample(cfg.batch_start_cells, cfg.batch_target_cells, gen, split="val")
+             for s in samplers] for _ in range(n_batches)]
+
+
+def _validate(module, datasets, samplers, val_batches, cfg, device) -> float:
+    module.eval()
+    total = 0.0
+    with torch.no_grad():
+        for batches in val_batches:
+            for ds, smp, b in zip(datasets, samplers, batches, strict=True):
+                total += batch_loss(module, ds, smp, b, cfg, device)["mmd"].item()
+    return total / len(val_batches)
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def _save_checkpoint(path: Path | None, module, opt, sched, gen, state, cfg) -> None:
+    if path is None:
+        return
+    from ._io import atomic_path
+
+    blob = {"module": module.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+            "gen": gen.get_state(), "state": state, "config": cfg.to_dict()}
+    with atomic_path(path, suffix=".pt") as tmp:
+        torch.save(blob, tmp)
+
+
+def _load_checkpoint(path: Path, module, opt, sched, gen, state, cfg) -> None:
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # corrupt or foreign file
+        raise TrainingError(f"cannot read checkpoint {path}: {exc}; delete it to start afresh") \
+            from None
+    saved = {k: v for k, v in blob.get("config", {}).items()
+             if k not in ("max_epochs", "checkpoint_every", "threads", "device")}
+    now = {k: v for k, v in cfg.to_dict().items() if k in saved}
+    if saved != now:
+        diff = sorted(k for k in saved if saved[k] != now.get(k))
+        raise TrainingError(f"checkpoint {path} was written with a different configuration "
+                            f"(fields {diff}); resume with the same settings or delete it")
+    module.load_state_dict(blob["module"])
+    opt.load_state_dict(blob["opt"])
+    sched.load_state_dict(blob["sched"])
+    gen.set_state(blob["gen"])
+    state.update(blob["state"])
