@@ -20,8 +20,26 @@ def __getattr__(name):  # lazy imports keep `import grn_mnn` light (torch loads 
         from .model import CellMNN
 
         return CellMNN
-    if name in {"pp", "datasets", "extract", "validate", "export", "pl", "reference", "metrics",
-                "baselines", "enrich", "pipeline", "simulate", "distances", "interpolation",
-                "model", "module", "train", "config", "errors"}:
+    if name in {
+        "pp",
+        "datasets",
+        "extract",
+        "validate",
+        "export",
+        "pl",
+        "reference",
+        "metrics",
+        "baselines",
+        "enrich",
+        "pipeline",
+        "simulate",
+        "distances",
+        "interpolation",
+        "model",
+        "module",
+        "train",
+        "config",
+        "errors",
+    }:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'grn_mnn' has no attribute {name!r}")

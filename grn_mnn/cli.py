@@ -27,10 +27,14 @@ def _config_args(p: argparse.ArgumentParser) -> None:
         if f.name in _SKIP_FIELDS:
             continue
         flag = "--" + f.name.replace("_", "-")
-        kind = str if f.name in ("parameterization", "lr_schedule", "device", "time_scale") \
+        kind = (
+            str
+            if f.name in ("parameterization", "lr_schedule", "device", "time_scale")
             else type(f.default)
-        g.add_argument(flag, dest=f"cfg_{f.name}", type=kind, default=None,
-                       help=f"default {f.default!r}")
+        )
+        g.add_argument(
+            flag, dest=f"cfg_{f.name}", type=kind, default=None, help=f"default {f.default!r}"
+        )
 
 
 def _config_from(ns: argparse.Namespace) -> dict[str, Any]:
@@ -42,8 +46,9 @@ def _config_from(ns: argparse.Namespace) -> dict[str, Any]:
                 try:
                     v = float(v)
                 except ValueError:
-                    raise InputError(f"--time-scale must be 'auto' or a number, got {v!r}") \
-                        from None
+                    raise InputError(
+                        f"--time-scale must be 'auto' or a number, got {v!r}"
+                    ) from None
             out[name] = v
     if ns.threads is not None:
         out["threads"] = ns.threads
@@ -56,8 +61,9 @@ def _time_order(text: str | None) -> dict[str, float] | None:
     mapping = {}
     for item in text.split(","):
         if "=" not in item:
-            raise InputError(f"--time-order expects label=time pairs separated by commas, got "
-                             f"{item!r}")
+            raise InputError(
+                f"--time-order expects label=time pairs separated by commas, got {item!r}"
+            )
         k, v = item.split("=", 1)
         try:
             mapping[k.strip()] = float(v)
@@ -68,38 +74,56 @@ def _time_order(text: str | None) -> dict[str, float] | None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
-    p = argparse.ArgumentParser(prog="grn-mnn", description=(
-        "Signed, directed, time-varying gene regulatory networks from time-course scRNA-seq "
-        "with Cell-MNN."))
+    p = argparse.ArgumentParser(
+        prog="grn-mnn",
+        description=(
+            "Signed, directed, time-varying gene regulatory networks from time-course scRNA-seq "
+            "with Cell-MNN."
+        ),
+    )
     p.add_argument("--version", action="version", version=f"grn_mnn {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--quiet", action="store_true", help="no progress bars or summary")
-        sp.add_argument("--threads", type=int, default=None,
-                        help="torch threads (default 1: stable on small CPUs)")
-        sp.add_argument("--overwrite", action="store_true",
-                        help="replace results already in --out")
+        sp.add_argument(
+            "--threads",
+            type=int,
+            default=None,
+            help="torch threads (default 1: stable on small CPUs)",
+        )
+        sp.add_argument("--overwrite", action="store_true", help="replace results already in --out")
 
     r = sub.add_parser("run", help="prepare -> fit -> extract -> score -> export")
-    r.add_argument("--input", default=None, help=".h5ad/.zarr/.csv (default: bundled "
-                   "human iPSC -> hepatocyte time course, Camp et al. 2017)")
+    r.add_argument(
+        "--input",
+        default=None,
+        help=".h5ad/.zarr/.csv (default: bundled "
+        "human iPSC -> hepatocyte time course, Camp et al. 2017)",
+    )
     r.add_argument("--time-key", default="time", help="obs column with real times")
-    r.add_argument("--time-order", default=None,
-                   help="label=time pairs for non-numeric time labels, e.g. d0=0,d6=6")
+    r.add_argument(
+        "--time-order",
+        default=None,
+        help="label=time pairs for non-numeric time labels, e.g. d0=0,d6=6",
+    )
     r.add_argument("--out", default="results", help="output directory (default results/)")
-    r.add_argument("--reference", default="auto",
-                   help="trrust-human | trrust-mouse | PATH | none (default: TRRUST of the "
-                        "data's species)")
+    r.add_argument(
+        "--reference",
+        default="auto",
+        help="trrust-human | trrust-mouse | PATH | none (default: TRRUST of the data's species)",
+    )
     r.add_argument("--n-pcs", type=int, default=None, help="latent dimension (default 10)")
     r.add_argument("--n-top-genes", type=int, default=None, help="keep N highly variable genes")
     r.add_argument("--data-kind", default="auto", choices=["auto", "counts", "log"])
     r.add_argument("--reading", default="jacobian", choices=["jacobian", "contribution"])
-    r.add_argument("--graph-edges", type=int, default=1000,
-                   help="strongest edges kept in each GraphML file")
+    r.add_argument(
+        "--graph-edges", type=int, default=1000, help="strongest edges kept in each GraphML file"
+    )
     r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--resume", action="store_true",
-                   help="continue training from --out/checkpoint.pt")
+    r.add_argument(
+        "--resume", action="store_true", help="continue training from --out/checkpoint.pt"
+    )
     r.add_argument("--no-plots", action="store_true")
     common(r)
     _config_args(r)
@@ -121,8 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("score", help="score an edge table against a reference")
     s.add_argument("--edges", required=True, help="CSV with source,target,weight")
     s.add_argument("--reference", required=True, help="trrust-human | trrust-mouse | PATH")
-    s.add_argument("--input", default=None,
-                   help="the data (.h5ad) for baselines (pearson, linear ODE)")
+    s.add_argument(
+        "--input", default=None, help="the data (.h5ad) for baselines (pearson, linear ODE)"
+    )
     s.add_argument("--time-key", default="time")
     s.add_argument("--out", required=True)
     s.add_argument("--seed", type=int, default=0)
@@ -143,11 +168,24 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_run(ns: argparse.Namespace) -> None:
     from .pipeline import RUN_N_PCS, run
 
-    run(ns.input, time_key=ns.time_key, out=ns.out, reference=ns.reference,
-        n_pcs=ns.n_pcs or RUN_N_PCS, seed=ns.seed, n_top_genes=ns.n_top_genes,
-        data_kind=ns.data_kind, time_order=_time_order(ns.time_order), reading=ns.reading,
-        graph_edges=ns.graph_edges, quiet=ns.quiet, overwrite=ns.overwrite, resume=ns.resume,
-        plots=not ns.no_plots, **_config_from(ns))
+    run(
+        ns.input,
+        time_key=ns.time_key,
+        out=ns.out,
+        reference=ns.reference,
+        n_pcs=ns.n_pcs or RUN_N_PCS,
+        seed=ns.seed,
+        n_top_genes=ns.n_top_genes,
+        data_kind=ns.data_kind,
+        time_order=_time_order(ns.time_order),
+        reading=ns.reading,
+        graph_edges=ns.graph_edges,
+        quiet=ns.quiet,
+        overwrite=ns.overwrite,
+        resume=ns.resume,
+        plots=not ns.no_plots,
+        **_config_from(ns),
+    )
 
 
 def _cmd_extract(ns: argparse.Namespace) -> None:
@@ -166,9 +204,17 @@ def _cmd_extract(ns: argparse.Namespace) -> None:
         if not path.exists():
             raise InputError(f"--sources: {path} is neither 'tf' nor an existing file of genes")
         sources = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
-    df = extract.network(model, adata, by=ns.by, reading=ns.reading, sources=sources,
-                         species=ns.species or adata.uns.get("species"), top_k=ns.top_k,
-                         top_n=ns.top_n, key_added=None)
+    df = extract.network(
+        model,
+        adata,
+        by=ns.by,
+        reading=ns.reading,
+        sources=sources,
+        species=ns.species or adata.uns.get("species"),
+        top_k=ns.top_k,
+        top_n=ns.top_n,
+        key_added=None,
+    )
     write_csv(out / "edges.csv", df)
     if ns.graphml:
         by = None if ns.by is None else ("time" if ns.by == "time" else "group")
@@ -219,8 +265,11 @@ def _cmd_export(ns: argparse.Namespace) -> None:
         raise InputError(f"cannot read {path} as CSV: {exc}") from None
     if ns.top:
         key = ns.by if ns.by else None
-        df = df.reindex(df["weight"].abs().sort_values(ascending=False).index) \
-            if "weight" in df else df
+        df = (
+            df.reindex(df["weight"].abs().sort_values(ascending=False).index)
+            if "weight" in df
+            else df
+        )
         df = df.groupby(key, group_keys=False).head(ns.top) if key else df.head(ns.top)
     paths = export.export_networks(df, out, by=ns.by, formats=("graphml", "csv"))
     if not ns.quiet:
@@ -242,8 +291,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if threads:
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     try:
-        {"run": _cmd_run, "extract": _cmd_extract, "score": _cmd_score, "export": _cmd_export,
-         "datasets": _cmd_datasets}[ns.command](ns)
+        {
+            "run": _cmd_run,
+            "extract": _cmd_extract,
+            "score": _cmd_score,
+            "export": _cmd_export,
+            "datasets": _cmd_datasets,
+        }[ns.command](ns)
     except GrnMnnError as exc:
         msg = " ".join(str(exc).split())
         print(f"grn-mnn: error: {msg}", file=sys.stderr)

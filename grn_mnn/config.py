@@ -56,6 +56,16 @@ class MNNConfig:
         cells of the training time points only). ``0`` disables early stopping.
     val_fraction
         Fraction of the cells of each training time point held back for validation.
+    replicas
+        Independent sub-batches per optimisation step; the loss is their mean. Under
+        ``torchrun`` they are split across processes (data-parallel), so a run with R
+        processes and ``replicas=R`` computes the same steps as one process with ``replicas=R``.
+    grad_clip
+        Maximum gradient norm (guards against exploding updates).
+    max_op_norm
+        Elementwise bound c on A (A = c tanh(A_raw / c)) so expm(A dt) cannot overflow.
+    checkpoint_every
+        Epochs between checkpoints (also written at the end and on SIGINT/SIGTERM).
     seed
         Seed of every random draw (batches, initialisation, splits).
     threads
@@ -90,41 +100,66 @@ class MNNConfig:
     device: str = "cpu"
     max_op_norm: float = 50.0
     checkpoint_every: int = 20
+    replicas: int = 1
+    grad_clip: float = 10.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> MNNConfig:
         """Check every field; return ``self`` or raise :class:`ConfigError`."""
+
         def need(cond: bool, msg: str) -> None:
             if not cond:
                 raise ConfigError(msg)
 
-        need(isinstance(self.n_pcs, int) and 2 <= self.n_pcs <= 100,
-             f"n_pcs must be an integer from 2 to 100, got {self.n_pcs!r}")
-        need(self.parameterization in ("direct", "eigen"),
-             f"parameterization must be 'direct' or 'eigen', got {self.parameterization!r}")
-        need(0 <= self.n_zero_eigs < self.n_pcs,
-             f"n_zero_eigs must be in [0, n_pcs), got {self.n_zero_eigs}")
+        need(
+            isinstance(self.n_pcs, int) and 2 <= self.n_pcs <= 100,
+            f"n_pcs must be an integer from 2 to 100, got {self.n_pcs!r}",
+        )
+        need(
+            self.parameterization in ("direct", "eigen"),
+            f"parameterization must be 'direct' or 'eigen', got {self.parameterization!r}",
+        )
+        need(
+            0 <= self.n_zero_eigs < self.n_pcs,
+            f"n_zero_eigs must be in [0, n_pcs), got {self.n_zero_eigs}",
+        )
         need(self.depth >= 1 and self.width >= 1, "depth and width must be >= 1")
-        need(self.time_scale == "auto" or (isinstance(self.time_scale, int | float)
-                                            and self.time_scale > 0),
-             f"time_scale must be 'auto' or a positive number, got {self.time_scale!r}")
+        need(
+            self.time_scale == "auto"
+            or (isinstance(self.time_scale, int | float) and self.time_scale > 0),
+            f"time_scale must be 'auto' or a positive number, got {self.time_scale!r}",
+        )
         need(self.n_steps_path >= 1, "n_steps_path must be >= 1")
-        need(self.batch_start_cells >= 2 and self.batch_target_cells >= 2,
-             "batch_start_cells and batch_target_cells must be >= 2")
+        need(
+            self.batch_start_cells >= 2 and self.batch_target_cells >= 2,
+            "batch_start_cells and batch_target_cells must be >= 2",
+        )
         need(0 < self.gamma <= 1, f"gamma must be in (0, 1], got {self.gamma}")
         need(self.sigma > 0, f"sigma must be > 0, got {self.sigma}")
         need(self.lambda_kin >= 0 and self.lambda_inv >= 0, "penalty weights must be >= 0")
         need(self.lr > 0 and self.weight_decay >= 0, "lr must be > 0 and weight_decay >= 0")
-        need(self.lr_schedule in ("constant", "cosine"),
-             f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
-        need(self.max_epochs >= 1 and self.steps_per_epoch >= 1,
-             "max_epochs and steps_per_epoch must be >= 1")
+        need(
+            self.lr_schedule in ("constant", "cosine"),
+            f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}",
+        )
+        need(
+            self.max_epochs >= 1 and self.steps_per_epoch >= 1,
+            "max_epochs and steps_per_epoch must be >= 1",
+        )
         need(self.patience >= 0, "patience must be >= 0")
-        need(0 <= self.val_fraction < 0.9, f"val_fraction must be in [0, 0.9), got {self.val_fraction}")
+        need(
+            0 <= self.val_fraction < 0.9,
+            f"val_fraction must be in [0, 0.9), got {self.val_fraction}",
+        )
         need(self.threads >= 1, "threads must be >= 1")
-        need(self.device in ("cpu", "auto") or self.device.startswith("cuda"),
-             f"device must be 'cpu', 'cuda[:N]' or 'auto', got {self.device!r}")
+        need(
+            self.device in ("cpu", "auto") or self.device.startswith("cuda"),
+            f"device must be 'cpu', 'cuda[:N]' or 'auto', got {self.device!r}",
+        )
         need(self.max_op_norm > 0, "max_op_norm must be > 0")
+        need(self.replicas >= 1, "replicas must be >= 1")
+        need(self.grad_clip > 0, "grad_clip must be > 0")
+        need(self.checkpoint_every >= 1, "checkpoint_every must be >= 1")
         return self
 
     def to_dict(self) -> dict[str, Any]:

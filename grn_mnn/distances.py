@@ -19,8 +19,9 @@ def _check(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
-        raise InputError(f"need two 2-d samples with the same number of columns, got {x.shape} "
-                         f"and {y.shape}")
+        raise InputError(
+            f"need two 2-d samples with the same number of columns, got {x.shape} and {y.shape}"
+        )
     if len(x) == 0 or len(y) == 0:
         raise InputError("cannot compare an empty sample")
     return x, y
@@ -37,8 +38,9 @@ def w1(x: np.ndarray, y: np.ndarray, max_iter: int = 1_000_000) -> float:
     return float(ot.emd2(a, b, cost, numItermax=max_iter))
 
 
-def w1_subsampled(x: np.ndarray, y: np.ndarray, size: int = 2000, n_repeats: int = 5,
-                  seed: int = 0) -> dict[str, float]:
+def w1_subsampled(
+    x: np.ndarray, y: np.ndarray, size: int = 2000, n_repeats: int = 5, seed: int = 0
+) -> dict[str, float]:
     """W1 averaged over ``n_repeats`` exact computations on random subsamples of ``size`` cells.
 
     Returns ``{"w1": mean, "w1_std": std, "subsample_size": size, "n_repeats": n}``; when both
@@ -46,16 +48,24 @@ def w1_subsampled(x: np.ndarray, y: np.ndarray, size: int = 2000, n_repeats: int
     """
     x, y = _check(x, y)
     if len(x) <= size and len(y) <= size:
-        return {"w1": w1(x, y), "w1_std": 0.0, "subsample_size": max(len(x), len(y)),
-                "n_repeats": 1}
+        return {
+            "w1": w1(x, y),
+            "w1_std": 0.0,
+            "subsample_size": max(len(x), len(y)),
+            "n_repeats": 1,
+        }
     rng = np.random.default_rng(seed)
     vals = []
     for _ in range(n_repeats):
         xi = x[rng.choice(len(x), min(size, len(x)), replace=False)]
         yi = y[rng.choice(len(y), min(size, len(y)), replace=False)]
         vals.append(w1(xi, yi))
-    return {"w1": float(np.mean(vals)), "w1_std": float(np.std(vals)), "subsample_size": size,
-            "n_repeats": n_repeats}
+    return {
+        "w1": float(np.mean(vals)),
+        "w1_std": float(np.std(vals)),
+        "subsample_size": size,
+        "n_repeats": n_repeats,
+    }
 
 
 def mmd(x: np.ndarray, y: np.ndarray, sigma: float = 1.0) -> float:

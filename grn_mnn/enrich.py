@@ -184,7 +184,10 @@ def _resolve_gene_sets(
 
 
 def _empty_result() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=float if "P" in c else object) for c in RESULT_COLUMNS})
+    numeric = {"P-value", "Adjusted P-value", "Odds Ratio", "Combined Score"}
+    return pd.DataFrame(
+        {c: pd.Series(dtype=float if c in numeric else object) for c in RESULT_COLUMNS}
+    )
 
 
 def enrich_genes(

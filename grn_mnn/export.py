@@ -274,7 +274,7 @@ class _TypedGraphMLWriter(GraphMLWriter):
     """networkx's GraphML writer with ``int`` (not ``long``) and lower-case booleans."""
 
     def __init__(self) -> None:
-        super().__init__(encoding="utf-8", prettyprint=True, named_key_ids=True)
+        super().__init__(encoding="utf-8", prettyprint=True, named_key_ids=False)
         self.xml_type[int] = "int"
 
     def add_data(self, name, element_type, value, scope="all", default=None):

@@ -40,13 +40,16 @@ def gene_operator(mapping: dict[str, Any], a: np.ndarray) -> np.ndarray:
     """Dense J = U A V for one d x d operator (small panels only; rows = targets)."""
     u, v = gene_factors(mapping)
     if u.shape[0] > DENSE_LIMIT:
-        raise ConfigError(f"a dense {u.shape[0]} x {u.shape[0]} matrix was requested; use "
-                          "top_k/top_n tables for panels above {DENSE_LIMIT} genes")
+        raise ConfigError(
+            f"a dense {u.shape[0]} x {u.shape[0]} matrix was requested; use "
+            "top_k/top_n tables for panels above {DENSE_LIMIT} genes"
+        )
     return u @ np.asarray(a, dtype=np.float64) @ v
 
 
-def resolve_sources(genes: Sequence[str], sources: str | Sequence[str] | None,
-                    species: str | None = None) -> np.ndarray:
+def resolve_sources(
+    genes: Sequence[str], sources: str | Sequence[str] | None, species: str | None = None
+) -> np.ndarray:
     """Indices of source genes: all (None), TRRUST TFs of ``species`` ('tf'), or a list."""
     genes = [str(g) for g in genes]
     upper = {g.upper(): i for i, g in enumerate(genes)}
@@ -54,8 +57,10 @@ def resolve_sources(genes: Sequence[str], sources: str | Sequence[str] | None,
         return np.arange(len(genes))
     if isinstance(sources, str) and sources == "tf":
         if species not in ("human", "mouse"):
-            raise InputError("sources='tf' needs the species ('human' or 'mouse') to pick the "
-                             "TRRUST transcription factors; pass species= or a list of sources")
+            raise InputError(
+                "sources='tf' needs the species ('human' or 'mouse') to pick the "
+                "TRRUST transcription factors; pass species= or a list of sources"
+            )
         from .datasets import trrust
 
         names = trrust(species)["tf"].str.upper().unique()
@@ -63,8 +68,10 @@ def resolve_sources(genes: Sequence[str], sources: str | Sequence[str] | None,
         names = [str(s).upper() for s in sources]
     idx = sorted({upper[n] for n in names if n in upper})
     if not idx:
-        raise InputError(f"none of the {len(names)} requested sources are among the data's "
-                         f"genes (e.g. {list(names)[:3]}); check the species or identifier type")
+        raise InputError(
+            f"none of the {len(names)} requested sources are among the data's "
+            f"genes (e.g. {list(names)[:3]}); check the species or identifier type"
+        )
     return np.asarray(idx)
 
 
@@ -74,13 +81,18 @@ def group_operators(a_cells: np.ndarray, labels: np.ndarray) -> dict[Any, dict[s
     out = {}
     for lab in pd.unique(labels):
         m = labels == lab
-        out[lab] = {"mean": a_cells[m].mean(axis=0), "std": a_cells[m].std(axis=0),
-                    "n_cells": int(m.sum()), "mask": m}
+        out[lab] = {
+            "mean": a_cells[m].mean(axis=0),
+            "std": a_cells[m].std(axis=0),
+            "n_cells": int(m.sum()),
+            "mask": m,
+        }
     return out
 
 
-def contribution_operator(a_cells: np.ndarray, delta: np.ndarray, v: np.ndarray,
-                          src: np.ndarray, block: int = 256) -> np.ndarray:
+def contribution_operator(
+    a_cells: np.ndarray, delta: np.ndarray, v: np.ndarray, src: np.ndarray, block: int = 256
+) -> np.ndarray:
     """d x n_sources matrix C with J_contrib[:, s] = U @ C[:, s] (mean over cells).
 
     C[:, s] = mean_c (A_c V[:, s]) * delta_c[s], where delta = x - mu (cells x genes).
@@ -88,22 +100,29 @@ def contribution_operator(a_cells: np.ndarray, delta: np.ndarray, v: np.ndarray,
     n = len(a_cells)
     out = np.empty((a_cells.shape[1], len(src)))
     for i in range(0, len(src), block):
-        sb = src[i:i + block]
+        sb = src[i : i + block]
         av = np.einsum("cij,js->cis", a_cells, v[:, sb])
-        out[:, i:i + block] = np.einsum("cis,cs->is", av, delta[:, sb]) / n
+        out[:, i : i + block] = np.einsum("cis,cs->is", av, delta[:, sb]) / n
     return out
 
 
 # ----------------------------------------------------------------------------- tables
-def _top_from_columns(u: np.ndarray, cols: np.ndarray, src: np.ndarray, genes: np.ndarray,
-                      top_k: int | None, top_n: int | None, block: int) -> pd.DataFrame:
+def _top_from_columns(
+    u: np.ndarray,
+    cols: np.ndarray,
+    src: np.ndarray,
+    genes: np.ndarray,
+    top_k: int | None,
+    top_n: int | None,
+    block: int,
+) -> pd.DataFrame:
     """Edges source -> target with weight (U @ cols)[target, s], blockwise over sources."""
     g = u.shape[0]
     parts = []
     heap_w = np.empty(0)
     for i in range(0, len(src), block):
-        sb = src[i:i + block]
-        j = u @ cols[:, i:i + block]  # genes x block
+        sb = src[i : i + block]
+        j = u @ cols[:, i : i + block]  # genes x block
         j[sb, np.arange(len(sb))] = np.nan  # no self-loops
         if top_k is not None and top_k < g - 1:
             k = int(top_k)
@@ -129,7 +148,7 @@ def _top_from_columns(u: np.ndarray, cols: np.ndarray, src: np.ndarray, genes: n
         if top_n is not None:
             heap_w = np.concatenate([heap_w, np.abs(w)])
             if len(heap_w) > top_n:
-                heap_w = np.partition(heap_w, len(heap_w) - top_n)[len(heap_w) - top_n:]
+                heap_w = np.partition(heap_w, len(heap_w) - top_n)[len(heap_w) - top_n :]
     srs = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, int)
     tgt = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, int)
     w = np.concatenate([p[2] for p in parts]) if parts else np.empty(0)
@@ -142,22 +161,34 @@ def _top_from_columns(u: np.ndarray, cols: np.ndarray, src: np.ndarray, genes: n
 
 def _table(source: np.ndarray, target: np.ndarray, weight: np.ndarray) -> pd.DataFrame:
     """Tidy edge table sorted by |weight| descending (ties by source, target: deterministic)."""
-    df = pd.DataFrame({"source": np.asarray(source, dtype=object),
-                       "target": np.asarray(target, dtype=object),
-                       "weight": np.asarray(weight, dtype=np.float64)})
+    df = pd.DataFrame(
+        {
+            "source": np.asarray(source, dtype=object),
+            "target": np.asarray(target, dtype=object),
+            "weight": np.asarray(weight, dtype=np.float64),
+        }
+    )
     df["abs_weight"] = df["weight"].abs()
     df["sign"] = np.sign(df["weight"]).astype(np.int64)
-    order = np.lexsort((df["target"].to_numpy(), df["source"].to_numpy(),
-                        -df["abs_weight"].to_numpy()))
+    order = np.lexsort(
+        (df["target"].to_numpy(), df["source"].to_numpy(), -df["abs_weight"].to_numpy())
+    )
     df = df.iloc[order].reset_index(drop=True)
     df["rank"] = np.arange(1, len(df) + 1)
     return df
 
 
-def edge_table(mapping: dict[str, Any], a_cells: np.ndarray, *,
-               reading: Reading = "jacobian", delta: np.ndarray | None = None,
-               sources: np.ndarray | None = None, top_k: int | None = None,
-               top_n: int | None = None, block: int = 512) -> pd.DataFrame:
+def edge_table(
+    mapping: dict[str, Any],
+    a_cells: np.ndarray,
+    *,
+    reading: Reading = "jacobian",
+    delta: np.ndarray | None = None,
+    sources: np.ndarray | None = None,
+    top_k: int | None = None,
+    top_n: int | None = None,
+    block: int = 512,
+) -> pd.DataFrame:
     """Edge table of the mean network over the given cells.
 
     Parameters
@@ -187,16 +218,19 @@ def edge_table(mapping: dict[str, Any], a_cells: np.ndarray, *,
         cols = a_cells.mean(axis=0) @ v[:, src]
     elif reading == "contribution":
         if delta is None or delta.shape != (len(a_cells), len(genes)):
-            raise InputError("reading='contribution' needs delta = x - mu of the same cells "
-                             f"(shape {(len(a_cells), len(genes))})")
+            raise InputError(
+                "reading='contribution' needs delta = x - mu of the same cells "
+                f"(shape {(len(a_cells), len(genes))})"
+            )
         cols = contribution_operator(a_cells, delta, v, src)
     else:
         raise ConfigError(f"reading must be 'jacobian' or 'contribution', got {reading!r}")
     return _top_from_columns(u, cols, src, genes, top_k, top_n, block)
 
 
-def edge_values_per_cell(mapping: dict[str, Any], a_cells: np.ndarray, source_idx: np.ndarray,
-                         target_idx: np.ndarray) -> np.ndarray:
+def edge_values_per_cell(
+    mapping: dict[str, Any], a_cells: np.ndarray, source_idx: np.ndarray, target_idx: np.ndarray
+) -> np.ndarray:
     """J_c[target_e, source_e] for every cell c and edge e: (cells, edges)."""
     u, v = gene_factors(mapping)
     return np.einsum("ei,cij,je->ce", u[target_idx], a_cells, v[:, source_idx], optimize=True)
@@ -221,22 +255,35 @@ def ensemble(tables: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, dict[str, fl
     w = np.vstack(mats)
     mean = w.mean(axis=0)
     df = _table(keys["source"].to_numpy(), keys["target"].to_numpy(), mean)
-    order = pd.MultiIndex.from_frame(keys).get_indexer(pd.MultiIndex.from_frame(
-        df[["source", "target"]]))
+    order = pd.MultiIndex.from_frame(keys).get_indexer(
+        pd.MultiIndex.from_frame(df[["source", "target"]])
+    )
     w = w[:, order]
     df["weight_std"] = w.std(axis=0)
     df["sign_agreement"] = (np.sign(w) == np.sign(df["weight"].to_numpy())).mean(axis=0)
     rhos = [spearmanr(w[i], w[j]).statistic for i in range(len(w)) for j in range(i + 1, len(w))]
-    return df, {"mean_spearman": float(np.nanmean(rhos)),
-                "mean_sign_agreement": float(df["sign_agreement"].mean()), "n_fits": len(w)}
+    return df, {
+        "mean_spearman": float(np.nanmean(rhos)),
+        "mean_sign_agreement": float(df["sign_agreement"].mean()),
+        "n_fits": len(w),
+    }
 
 
 # ----------------------------------------------------------------------------- scanpy-style API
-def network(model: Any, adata: Any, *, by: str | None = None, reading: Reading = "jacobian",
-            sources: str | Sequence[str] | None = None, species: str | None = None,
-            top_k: int | None = None, top_n: int | None = None,
-            query_time: float | None = None, cells: np.ndarray | None = None,
-            key_added: str | None = "grn_mnn") -> pd.DataFrame:
+def network(
+    model: Any,
+    adata: Any,
+    *,
+    by: str | None = None,
+    reading: Reading = "jacobian",
+    sources: str | Sequence[str] | None = None,
+    species: str | None = None,
+    top_k: int | None = None,
+    top_n: int | None = None,
+    query_time: float | None = None,
+    cells: np.ndarray | None = None,
+    key_added: str | None = "grn_mnn",
+) -> pd.DataFrame:
     """Gene-level network table from a fitted model, over all cells or per time / group.
 
     Parameters
@@ -273,8 +320,10 @@ def network(model: Any, adata: Any, *, by: str | None = None, reading: Reading =
     info = require_prepared(adata)
     mapping = model.mapping or info
     if list(mapping["genes"]) != list(info["genes"]):
-        raise InputError("the model and the AnnData use different genes; prepare the data with "
-                         "the model's mapping (grn_mnn.pp.project)")
+        raise InputError(
+            "the model and the AnnData use different genes; prepare the data with "
+            "the model's mapping (grn_mnn.pp.project)"
+        )
     sel = np.arange(adata.n_obs) if cells is None else np.asarray(cells)
     if sel.dtype == bool:
         sel = np.flatnonzero(sel)
@@ -292,14 +341,22 @@ def network(model: Any, adata: Any, *, by: str | None = None, reading: Reading =
     elif by in adata.obs.columns:
         labels, col = adata.obs[by].astype(str).to_numpy()[sel], "group"
     else:
-        raise InputError(f"by={by!r} is neither 'time' nor an obs column; available: "
-                         f"{list(adata.obs.columns)[:20]}")
+        raise InputError(
+            f"by={by!r} is neither 'time' nor an obs column; available: "
+            f"{list(adata.obs.columns)[:20]}"
+        )
     tables = []
     for lab, grp in group_operators(a_cells, labels).items():
         m = grp["mask"]
-        df = edge_table(mapping, a_cells[m], reading=reading,
-                        delta=None if delta is None else delta[m], sources=src, top_k=top_k,
-                        top_n=top_n)
+        df = edge_table(
+            mapping,
+            a_cells[m],
+            reading=reading,
+            delta=None if delta is None else delta[m],
+            sources=src,
+            top_k=top_k,
+            top_n=top_n,
+        )
         if reading == "jacobian" and len(df):
             df["weight_std"] = _edge_std(mapping, a_cells[m], df)
         if col is not None:
@@ -315,8 +372,9 @@ def network(model: Any, adata: Any, *, by: str | None = None, reading: Reading =
     return out
 
 
-def _edge_std(mapping: dict[str, Any], a_cells: np.ndarray, df: pd.DataFrame,
-              block: int = 200_000) -> np.ndarray:
+def _edge_std(
+    mapping: dict[str, Any], a_cells: np.ndarray, df: pd.DataFrame, block: int = 200_000
+) -> np.ndarray:
     """Standard deviation across cells of J_c[target, source] for each edge in ``df``."""
     genes = {g: i for i, g in enumerate(mapping["genes"])}
     si = df["source"].map(genes).to_numpy()
@@ -328,5 +386,5 @@ def _edge_std(mapping: dict[str, Any], a_cells: np.ndarray, df: pd.DataFrame,
     for i in range(0, len(df), block):
         sl = slice(i, i + block)
         vals = np.einsum("ei,cij,je->ce", u[ti[sl]], a_c, v[:, si[sl]], optimize=True)
-        out[sl] = np.sqrt((vals ** 2).mean(axis=0))
+        out[sl] = np.sqrt((vals**2).mean(axis=0))
     return out

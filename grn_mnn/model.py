@@ -27,8 +27,17 @@ from .module import CellMNNModule
 from .pp import LATENT_KEY, TIME_COL, require_prepared
 from .train import FitResult, Snapshots, fit
 
-MAPPING_KEYS = ("genes", "loadings", "gene_mean", "pc_scale", "times", "time_unit", "time_key",
-                "n_pcs", "transform")
+MAPPING_KEYS = (
+    "genes",
+    "loadings",
+    "gene_mean",
+    "pc_scale",
+    "times",
+    "time_unit",
+    "time_key",
+    "n_pcs",
+    "transform",
+)
 
 
 class CellMNN:
@@ -44,8 +53,14 @@ class CellMNN:
         Time points withheld from training, validation and early stopping.
     """
 
-    def __init__(self, adata: AnnData | None = None, config: MNNConfig | None = None, *,
-                 holdout_times: Sequence[float] = (), **overrides: Any) -> None:
+    def __init__(
+        self,
+        adata: AnnData | None = None,
+        config: MNNConfig | None = None,
+        *,
+        holdout_times: Sequence[float] = (),
+        **overrides: Any,
+    ) -> None:
         cfg = (config or MNNConfig()).replace(**overrides) if overrides else (config or MNNConfig())
         self.mapping: dict[str, Any] = {}
         if adata is not None:
@@ -68,15 +83,28 @@ class CellMNN:
         require_prepared(adata)
         return Snapshots(adata.obsm[LATENT_KEY], adata.obs[TIME_COL].to_numpy())
 
-    def train(self, *, checkpoint: str | os.PathLike | None = None, resume: bool = False,
-              progress: bool = True) -> CellMNN:
+    def train(
+        self,
+        *,
+        checkpoint: str | os.PathLike | None = None,
+        resume: bool = False,
+        progress: bool = True,
+    ) -> CellMNN:
         """Fit the hypernetwork; keeps the state with the best validation loss."""
-        self.result = fit(self.snapshots(), self.config, holdout_times=self.holdout_times,
-                          checkpoint=checkpoint, resume=resume, progress=progress)
+        self.result = fit(
+            self.snapshots(),
+            self.config,
+            holdout_times=self.holdout_times,
+            checkpoint=checkpoint,
+            resume=resume,
+            progress=progress,
+        )
         self.module = self.result.module
         self.metadata["training"] = {
-            "best_epoch": self.result.best_epoch, "epochs_run": self.result.epochs_run,
-            "stopped_early": self.result.stopped_early, "seconds": self.result.seconds,
+            "best_epoch": self.result.best_epoch,
+            "epochs_run": self.result.epochs_run,
+            "stopped_early": self.result.stopped_early,
+            "seconds": self.result.seconds,
             "seconds_per_epoch": self.result.seconds_per_epoch,
         }
         return self
@@ -92,8 +120,12 @@ class CellMNN:
         return self.module
 
     # ------------------------------------------------------------------ queries
-    def operators(self, z: np.ndarray | None = None, t: np.ndarray | float | None = None,
-                  batch_size: int = 4096) -> np.ndarray:
+    def operators(
+        self,
+        z: np.ndarray | None = None,
+        t: np.ndarray | float | None = None,
+        batch_size: int = 4096,
+    ) -> np.ndarray:
         """Latent operators A(z, t), shape (cells, d, d), float64.
 
         ``z`` defaults to the training cells and ``t`` to each cell's own time; a scalar
@@ -108,32 +140,38 @@ class CellMNN:
             raise InputError(f"z must have shape (cells, {module.d}), got {z.shape}")
         if t is None:
             raise InputError("give the time t of the cells")
-        t = np.broadcast_to(np.asarray(t, dtype=np.float32), (len(z),))
+        t = np.array(np.broadcast_to(np.asarray(t, dtype=np.float32), (len(z),)))
         dev = next(module.parameters()).device
         out = np.empty((len(z), module.d, module.d))
         with torch.no_grad():
             for i in range(0, len(z), batch_size):
-                zb = torch.from_numpy(np.ascontiguousarray(z[i:i + batch_size])).to(dev)
-                tb = torch.from_numpy(np.ascontiguousarray(t[i:i + batch_size])).to(dev)
-                out[i:i + batch_size] = module.operator(zb, tb).double().cpu().numpy()
+                zb = torch.from_numpy(np.ascontiguousarray(z[i : i + batch_size])).to(dev)
+                tb = torch.from_numpy(np.ascontiguousarray(t[i : i + batch_size])).to(dev)
+                out[i : i + batch_size] = module.operator(zb, tb).double().cpu().numpy()
         return out
 
-    def predict(self, z0: np.ndarray, t0: np.ndarray | float, t1: np.ndarray | float,
-                batch_size: int = 4096) -> np.ndarray:
+    def predict(
+        self, z0: np.ndarray, t0: np.ndarray | float, t1: np.ndarray | float, batch_size: int = 4096
+    ) -> np.ndarray:
         """Propagate cells from t0 to t1 with z(t1) = expm(A (t1 - t0)) z(t0)."""
         module = self._require_module()
         z0 = np.asarray(z0, dtype=np.float32)
-        t0 = np.broadcast_to(np.asarray(t0, dtype=np.float32), (len(z0),))
-        t1 = np.broadcast_to(np.asarray(t1, dtype=np.float32), (len(z0),))
+        t0 = np.array(np.broadcast_to(np.asarray(t0, dtype=np.float32), (len(z0),)))
+        t1 = np.array(np.broadcast_to(np.asarray(t1, dtype=np.float32), (len(z0),)))
         dev = next(module.parameters()).device
         out = np.empty(z0.shape)
         with torch.no_grad():
             for i in range(0, len(z0), batch_size):
                 sl = slice(i, i + batch_size)
-                out[sl] = module.propagate(
-                    torch.from_numpy(np.ascontiguousarray(z0[sl])).to(dev),
-                    torch.from_numpy(np.ascontiguousarray(t0[sl])).to(dev),
-                    torch.from_numpy(np.ascontiguousarray(t1[sl])).to(dev)).cpu().numpy()
+                out[sl] = (
+                    module.propagate(
+                        torch.from_numpy(np.ascontiguousarray(z0[sl])).to(dev),
+                        torch.from_numpy(np.ascontiguousarray(t0[sl])).to(dev),
+                        torch.from_numpy(np.ascontiguousarray(t1[sl])).to(dev),
+                    )
+                    .cpu()
+                    .numpy()
+                )
         return out
 
     # ------------------------------------------------------------------ persistence
@@ -146,8 +184,10 @@ class CellMNN:
             "state": module.state_dict(),
             "time_scale": float(module.time_scale),
             "n_datasets": module.n_datasets,
-            "mapping": {k: (np.asarray(v) if isinstance(v, np.ndarray) else v)
-                        for k, v in self.mapping.items()},
+            "mapping": {
+                k: (np.asarray(v) if isinstance(v, np.ndarray) else v)
+                for k, v in self.mapping.items()
+            },
             "holdout_times": self.holdout_times,
             "history": self.history,
             "metadata": self.metadata,
@@ -184,9 +224,13 @@ class CellMNN:
     def attach(self, adata: AnnData) -> CellMNN:
         """Attach data prepared with the same genes and PCA as the model."""
         info = require_prepared(adata)
-        if self.mapping and (list(info["genes"]) != list(self.mapping["genes"]) or
-                             not np.allclose(info["loadings"], self.mapping["loadings"])):
-            raise InputError("this AnnData was prepared with different genes or PCA than the "
-                             "model; prepare it with the model's settings or use its mapping")
+        if self.mapping and (
+            list(info["genes"]) != list(self.mapping["genes"])
+            or not np.allclose(info["loadings"], self.mapping["loadings"])
+        ):
+            raise InputError(
+                "this AnnData was prepared with different genes or PCA than the "
+                "model; prepare it with the model's settings or use its mapping"
+            )
         self.adata = adata
         return self

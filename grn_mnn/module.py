@@ -29,8 +29,14 @@ class CellMNNModule(nn.Module):
         Number of data sets for joint training; > 1 adds a learned data-set embedding input.
     """
 
-    def __init__(self, n_pcs: int, config: MNNConfig, time_scale: float = 1.0,
-                 n_datasets: int = 1, embed_dim: int = 4) -> None:
+    def __init__(
+        self,
+        n_pcs: int,
+        config: MNNConfig,
+        time_scale: float = 1.0,
+        n_datasets: int = 1,
+        embed_dim: int = 4,
+    ) -> None:
         super().__init__()
         self.d = int(n_pcs)
         self.parameterization = config.parameterization
@@ -63,8 +69,9 @@ class CellMNNModule(nn.Module):
             parts.append(self.embedding(ds))
         return torch.cat(parts, dim=1)
 
-    def operator_parts(self, z: torch.Tensor, t: torch.Tensor,
-                       ds: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def operator_parts(
+        self, z: torch.Tensor, t: torch.Tensor, ds: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Return (A, P) for each cell: A (n, d, d) and P (n, d, d) for ``eigen`` else None."""
         out = self.net(self._inputs(z, t, ds))
         n, d = z.shape[0], self.d
@@ -76,8 +83,10 @@ class CellMNNModule(nn.Module):
             p = eye + out[:, : d * d].reshape(n, d, d)
             lam = out[:, d * d :]
             if self.n_zero_eigs:
-                lam = torch.cat([torch.zeros_like(lam[:, : self.n_zero_eigs]),
-                                 lam[:, self.n_zero_eigs :]], dim=1)
+                lam = torch.cat(
+                    [torch.zeros_like(lam[:, : self.n_zero_eigs]), lam[:, self.n_zero_eigs :]],
+                    dim=1,
+                )
             # A = P diag(lam) P^-1, computed as solve(P^T, (P diag(lam))^T)^T
             pl = p * lam.unsqueeze(1)
             a = torch.linalg.solve(p.transpose(1, 2), pl.transpose(1, 2)).transpose(1, 2)
@@ -86,14 +95,21 @@ class CellMNNModule(nn.Module):
         a = c * torch.tanh(a / c)
         return a, p
 
-    def operator(self, z: torch.Tensor, t: torch.Tensor,
-                 ds: torch.Tensor | None = None) -> torch.Tensor:
+    def operator(
+        self, z: torch.Tensor, t: torch.Tensor, ds: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """The local operator A(z, t), shape (n, d, d), in units of 1 / (time / time_scale)."""
         return self.operator_parts(z, t, ds)[0]
 
     # ------------------------------------------------------------------ dynamics
-    def propagate(self, z0: torch.Tensor, t0: torch.Tensor, t1: torch.Tensor,
-                  ds: torch.Tensor | None = None, a0: torch.Tensor | None = None) -> torch.Tensor:
+    def propagate(
+        self,
+        z0: torch.Tensor,
+        t0: torch.Tensor,
+        t1: torch.Tensor,
+        ds: torch.Tensor | None = None,
+        a0: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Advance z0 from t0 to t1 (per cell) with z(t1) = expm(A (t1 - t0)) z0.
 
         With ``n_steps_path > 1`` the interval is cut into equal steps and A is recomputed at
@@ -110,8 +126,24 @@ class CellMNNModule(nn.Module):
             t = t + (t1 - t0) / k
         return z
 
-    def velocity(self, z: torch.Tensor, t: torch.Tensor,
-                 ds: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        z0: torch.Tensor,
+        t0: torch.Tensor,
+        ds: torch.Tensor,
+        pair_cell: torch.Tensor,
+        t1: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """Everything one training batch needs from the parameters, in one call (so that
+        DistributedDataParallel sees it): operators at the start cells (A, P) and the start
+        cells ``pair_cell`` propagated to the times ``t1``."""
+        a0, p0 = self.operator_parts(z0, t0, ds)
+        z1 = self.propagate(z0[pair_cell], t0[pair_cell], t1, ds[pair_cell], a0=a0[pair_cell])
+        return a0, p0, z1
+
+    def velocity(
+        self, z: torch.Tensor, t: torch.Tensor, ds: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """dz/dt = A(z, t) z for each cell, shape (n, d)."""
         a = self.operator(z, t, ds)
         return torch.bmm(a, z.unsqueeze(-1)).squeeze(-1)

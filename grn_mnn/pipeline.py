@@ -61,13 +61,26 @@ def _log(quiet: bool, msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
 
-def run(input: str | os.PathLike | AnnData | None = None, *, time_key: str = "time",
-        out: str | os.PathLike = "results", reference: str | None = "auto",
-        n_pcs: int = RUN_N_PCS, seed: int = 0, n_top_genes: int | None = None,
-        data_kind: str = "auto", time_order: dict[Any, float] | None = None,
-        config: MNNConfig | None = None, reading: str = "jacobian", graph_edges: int = 1000,
-        quiet: bool = False, overwrite: bool = False, resume: bool = False,
-        plots: bool = True, **overrides: Any) -> RunResult:
+def run(
+    input: str | os.PathLike | AnnData | None = None,
+    *,
+    time_key: str = "time",
+    out: str | os.PathLike = "results",
+    reference: str | None = "auto",
+    n_pcs: int = RUN_N_PCS,
+    seed: int = 0,
+    n_top_genes: int | None = None,
+    data_kind: str = "auto",
+    time_order: dict[Any, float] | None = None,
+    config: MNNConfig | None = None,
+    reading: str = "jacobian",
+    graph_edges: int = 1000,
+    quiet: bool = False,
+    overwrite: bool = False,
+    resume: bool = False,
+    plots: bool = True,
+    **overrides: Any,
+) -> RunResult:
     """Run the whole job and write every output to ``out``.
 
     Parameters
@@ -110,12 +123,22 @@ def run(input: str | os.PathLike | AnnData | None = None, *, time_key: str = "ti
         reference = f"trrust-{species}" if species in ("human", "mouse") else "none"
     checksum = file_sha256(src) if src and Path(src).is_file() else None
     cfg = (config or MNNConfig()).replace(seed=seed, **overrides)
-    _log(quiet, f"grn_mnn {__version__}: {adata.n_obs} cells x {adata.n_vars} genes from "
-                f"{src or 'AnnData'}")
+    _log(
+        quiet,
+        f"grn_mnn {__version__}: {adata.n_obs} cells x {adata.n_vars} genes from "
+        f"{src or 'AnnData'}",
+    )
 
     # ------------------------------------------------------------------ prepare + fit
-    pp.prepare(adata, time_key, n_pcs, n_top_genes=n_top_genes, data_kind=data_kind,
-               time_order=time_order, seed=seed)
+    pp.prepare(
+        adata,
+        time_key,
+        n_pcs,
+        n_top_genes=n_top_genes,
+        data_kind=data_kind,
+        time_order=time_order,
+        seed=seed,
+    )
     info = adata.uns["grn_mnn"]
     model = CellMNN(adata, cfg)
     model.metadata.update({"input": src, "input_sha256": checksum, "seed": seed})
@@ -127,55 +150,101 @@ def run(input: str | os.PathLike | AnnData | None = None, *, time_key: str = "ti
     top_n = None if n_genes <= ALL_PAIRS_MAX_GENES else TOP_EDGES
     edges = extract.network(model, adata, reading=reading, top_n=top_n, key_added=None)
     edges = edges.drop(columns=["n_cells"])
-    by_time = extract.network(model, adata, by="time", reading=reading,
-                              top_n=min(TOP_EDGES, n_genes * (n_genes - 1)), key_added=None)
+    by_time = extract.network(
+        model,
+        adata,
+        by="time",
+        reading=reading,
+        top_n=min(TOP_EDGES, n_genes * (n_genes - 1)),
+        key_added=None,
+    )
     files["edges"] = str(write_csv(out / "edges.csv", edges[["source", "target", "weight"]]))
-    files["edges_by_time"] = str(write_csv(
-        out / "edges_by_time.csv", by_time[["source", "target", "weight", "time"]]))
+    files["edges_by_time"] = str(
+        write_csv(out / "edges_by_time.csv", by_time[["source", "target", "weight", "time"]])
+    )
 
     # ------------------------------------------------------------------ score
     scores, ref = None, None
     if reference and reference != "none":
         scores, ref = _score(model, adata, edges, reference, seed, quiet)
-    provenance = {"version": __version__, "seed": seed, "input": src, "input_sha256": checksum,
-                  "config": cfg.to_dict(), "n_pcs": n_pcs, "reading": reading}
+    provenance = {
+        "version": __version__,
+        "seed": seed,
+        "input": src,
+        "input_sha256": checksum,
+        "config": cfg.to_dict(),
+        "n_pcs": n_pcs,
+        "reading": reading,
+    }
     if scores is not None:
         scores["provenance"] = provenance
         files["scores"] = str(write_json(out / "scores.json", scores))
 
     # ------------------------------------------------------------------ export + plots
     node_attrs = _node_attrs(adata, ref)
-    graph = {"grn_mnn_version": __version__, "seed": seed, "input_sha256": checksum or "",
-             "reading": reading}
-    files["graphml"] = str(export.write_graphml(edges.head(graph_edges), out / "network.graphml",
-                                                node_attrs=node_attrs, graph_attrs=graph))
+    graph = {
+        "grn_mnn_version": __version__,
+        "seed": seed,
+        "input_sha256": checksum or "",
+        "reading": reading,
+    }
+    files["graphml"] = str(
+        export.write_graphml(
+            edges.head(graph_edges),
+            out / "network.graphml",
+            node_attrs=node_attrs,
+            graph_attrs=graph,
+        )
+    )
     top_time = by_time.groupby("time", sort=True, group_keys=False).head(graph_edges)
-    for k, v in export.export_networks(top_time, out / "networks", by="time",
-                                       node_attrs=node_attrs, formats=("graphml",),
-                                       graph_attrs=graph).items():
+    for k, v in export.export_networks(
+        top_time,
+        out / "networks",
+        by="time",
+        node_attrs=node_attrs,
+        formats=("graphml",),
+        graph_attrs=graph,
+    ).items():
         files[f"networks/{k}"] = str(v)
     if plots:
         files.update(_plots(out, model, by_time, scores))
 
     # ------------------------------------------------------------------ manifest
-    manifest = {**provenance, "outputs": {k: {"path": os.path.relpath(v, out),
-                                              "sha256": file_sha256(v)} for k, v in files.items()},
-                "training": model.metadata.get("training", {}),
-                "data": {"n_cells": adata.n_obs, "n_genes": n_genes,
-                         "times": np.asarray(info["times"]).tolist(),
-                         "time_unit": info["time_unit"], "transform": info["transform"]},
-                "reference": reference, "seconds_total": time.perf_counter() - t_all}
+    manifest = {
+        **provenance,
+        "outputs": {
+            k: {"path": os.path.relpath(v, out), "sha256": file_sha256(v)} for k, v in files.items()
+        },
+        "training": model.metadata.get("training", {}),
+        "data": {
+            "n_cells": adata.n_obs,
+            "n_genes": n_genes,
+            "times": np.asarray(info["times"]).tolist(),
+            "time_unit": info["time_unit"],
+            "transform": info["transform"],
+        },
+        "reference": reference,
+        "seconds_total": time.perf_counter() - t_all,
+    }
     files["run"] = str(write_json(out / "run.json", manifest))
     summary = _summary(adata, model, edges, scores, out, manifest)
     _log(quiet, summary)
-    return RunResult(out=out, files=files, edges=edges, edges_by_time=by_time, scores=scores,
-                     model=model, summary=summary)
+    return RunResult(
+        out=out,
+        files=files,
+        edges=edges,
+        edges_by_time=by_time,
+        scores=scores,
+        model=model,
+        summary=summary,
+    )
 
 
-def _score(model: CellMNN, adata: AnnData, edges: pd.DataFrame, reference: str, seed: int,
-           quiet: bool) -> tuple[dict | None, Any]:
+def _score(
+    model: CellMNN, adata: AnnData, edges: pd.DataFrame, reference: str, seed: int, quiet: bool
+) -> tuple[dict | None, Any]:
     """Score against the reference with baselines; skip (with a message) on no overlap."""
-    from . import extract, pp, validate
+    from . import pp, validate
     from .reference import load_reference, restrict
 
     info = adata.uns["grn_mnn"]
@@ -189,8 +258,16 @@ def _score(model: CellMNN, adata: AnnData, edges: pd.DataFrame, reference: str, 
     expr = pp.get_expression(adata)
     times = adata.obs[pp.TIME_COL].to_numpy()
     per_cell = _per_cell_signs(model, adata, sub, genes, expr)
-    scores = validate.score(edges, ref, expression=expr, genes=genes, times=times,
-                            method_name="cellmnn", seed=seed, per_cell=per_cell)
+    scores = validate.score(
+        edges,
+        ref,
+        expression=expr,
+        genes=genes,
+        times=times,
+        method_name="cellmnn",
+        seed=seed,
+        per_cell=per_cell,
+    )
     return scores, ref
 
 
@@ -208,9 +285,12 @@ def _per_cell_signs(model, adata, sub, genes, expr) -> dict[str, Any] | None:
     a_cells = model.operators(adata.obsm[LATENT_KEY], adata.obs[TIME_COL].to_numpy())
     values = extract.edge_values_per_cell(model.mapping, a_cells, si, ti)
     active = expr[:, si] > expr[:, si].mean(axis=0)
-    return {"values": values, "active": active,
-            "edges": signed[["tf", "target"]].reset_index(drop=True),
-            "true_sign": signed["sign"].to_numpy()}
+    return {
+        "values": values,
+        "active": active,
+        "edges": signed[["tf", "target"]].reset_index(drop=True),
+        "true_sign": signed["sign"].to_numpy(),
+    }
 
 
 def _node_attrs(adata: AnnData, ref: Any) -> pd.DataFrame:
@@ -218,20 +298,26 @@ def _node_attrs(adata: AnnData, ref: Any) -> pd.DataFrame:
 
     genes = list(adata.uns["grn_mnn"]["genes"])
     tfs = set(ref.edges["tf"].str.upper()) if ref is not None else set()
-    return pd.DataFrame({"is_tf": [g.upper() in tfs for g in genes],
-                         "mean_expression": get_expression(adata).mean(axis=0)}, index=genes)
+    return pd.DataFrame(
+        {
+            "is_tf": [g.upper() in tfs for g in genes],
+            "mean_expression": get_expression(adata).mean(axis=0),
+        },
+        index=genes,
+    )
 
 
-def _plots(out: Path, model: CellMNN, by_time: pd.DataFrame,
-           scores: dict | None) -> dict[str, str]:
+def _plots(out: Path, model: CellMNN, by_time: pd.DataFrame, scores: dict | None) -> dict[str, str]:
     from . import pl
 
     files = {}
     try:
-        files["plot_history"] = str(pl.plot_training_history(model.history,
-                                                             out / "plots" / "training.png"))
-        files["plot_heatmap"] = str(pl.plot_interaction_heatmap(by_time,
-                                                                out / "plots" / "heatmap.png"))
+        files["plot_history"] = str(
+            pl.plot_training_history(model.history, out / "plots" / "training.png")
+        )
+        files["plot_heatmap"] = str(
+            pl.plot_interaction_heatmap(by_time, out / "plots" / "heatmap.png")
+        )
         if scores is not None:
             files["plot_scores"] = str(pl.plot_scores(scores, out / "plots" / "scores.png"))
     except GrnMnnError:

@@ -284,8 +284,7 @@ def plot_interaction_heatmap(
     vmax = float(np.nanmax(np.abs(mat.to_numpy(dtype=float)))) or 1.0
     from matplotlib import colormaps
 
-    cmap = colormaps["RdBu_r"].copy()
-    cmap.set_bad("#d9d9d9")
+    cmap = colormaps["RdBu_r"].with_extremes(bad="#d9d9d9")
     n_rows, n_cols = mat.shape
     fig = Figure(figsize=(2.5 + 0.55 * n_cols, 1.5 + 0.24 * n_rows), layout="constrained")
     ax = fig.subplots()

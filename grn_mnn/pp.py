@@ -93,8 +93,10 @@ def parse_times(
             ) from None
     if not np.all(np.isfinite(t)):
         n_bad = int((~np.isfinite(t)).sum())
-        raise InputError(f"{n_bad} cells have a missing or infinite time in obs[{time_key!r}]; "
-                         "drop them or fill in their time")
+        raise InputError(
+            f"{n_bad} cells have a missing or infinite time in obs[{time_key!r}]; "
+            "drop them or fill in their time"
+        )
     return t
 
 
@@ -214,8 +216,10 @@ def prepare(
     if kind == "counts":
         lib = x.sum(axis=1, keepdims=True)
         if np.any(lib == 0):
-            raise InputError(f"{int((lib == 0).sum())} cells have zero total counts; filter them "
-                             "out (sc.pp.filter_cells(adata, min_counts=1))")
+            raise InputError(
+                f"{int((lib == 0).sum())} cells have zero total counts; filter them "
+                "out (sc.pp.filter_cells(adata, min_counts=1))"
+            )
         x = np.log1p(x / lib * np.median(lib))
         transform = "normalize_total(median)+log1p"
 
@@ -296,8 +300,10 @@ def pca(x: np.ndarray, n_pcs: int, seed: int = 0) -> tuple[np.ndarray, ...]:
 def require_prepared(adata: AnnData) -> dict:
     """Return ``adata.uns['grn_mnn']`` or raise a clear error telling to run :func:`prepare`."""
     if KEY not in adata.uns or LATENT_KEY not in adata.obsm:
-        raise InputError("this AnnData has not been prepared; call grn_mnn.pp.prepare(adata, "
-                         "time_key=..., n_pcs=...) first")
+        raise InputError(
+            "this AnnData has not been prepared; call grn_mnn.pp.prepare(adata, "
+            "time_key=..., n_pcs=...) first"
+        )
     return adata.uns[KEY]
 
 
@@ -326,8 +332,13 @@ def to_genes(adata: AnnData, z: np.ndarray) -> np.ndarray:
     return info["gene_mean"] + (np.asarray(z) * info["pc_scale"]) @ info["loadings"].T
 
 
-def project(adata: AnnData, mapping: dict, time_key: str | None = None,
-            time_order: dict[Any, float] | None = None, copy: bool = False) -> AnnData | None:
+def project(
+    adata: AnnData,
+    mapping: dict,
+    time_key: str | None = None,
+    time_order: dict[Any, float] | None = None,
+    copy: bool = False,
+) -> AnnData | None:
     """Map new data into a fitted model's latent space with the model's own PCA mapping.
 
     The data must contain the model's genes (matched case-insensitively) and the same kind of
@@ -341,8 +352,10 @@ def project(adata: AnnData, mapping: dict, time_key: str | None = None,
     genes = [str(g) for g in mapping["genes"]]
     missing = [g for g in genes if g.upper() not in upper]
     if missing:
-        raise InputError(f"{len(missing)} of the model's {len(genes)} genes are missing from the "
-                         f"data (e.g. {missing[:5]}); use data with the same gene panel")
+        raise InputError(
+            f"{len(missing)} of the model's {len(genes)} genes are missing from the "
+            f"data (e.g. {missing[:5]}); use data with the same gene panel"
+        )
     idx = np.asarray([upper[g.upper()] for g in genes])
     x = _to_dense(adata.X)
     check_values(x, "auto")
@@ -356,6 +369,11 @@ def project(adata: AnnData, mapping: dict, time_key: str | None = None,
     z = (x[:, idx] - mapping["gene_mean"]) @ mapping["loadings"] / mapping["pc_scale"]
     adata.obsm[LATENT_KEY] = z
     adata.obs[TIME_COL] = t
-    adata.uns[KEY] = {**{k: mapping[k] for k in mapping}, "gene_index": idx.tolist(),
-                      "times": np.unique(t), "time_key": time_key, "layer": "X"}
+    adata.uns[KEY] = {
+        **{k: mapping[k] for k in mapping},
+        "gene_index": idx.tolist(),
+        "times": np.unique(t),
+        "time_key": time_key,
+        "layer": "X",
+    }
     return adata if copy else None

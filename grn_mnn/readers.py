@@ -12,8 +12,9 @@ from anndata import AnnData
 from .errors import InputError
 
 
-def read_input(path: str | os.PathLike, *, time_key: str | None = None,
-               backed: bool = False) -> AnnData:
+def read_input(
+    path: str | os.PathLike, *, time_key: str | None = None, backed: bool = False
+) -> AnnData:
     """Read ``.h5ad``, ``.zarr`` or a cells x genes ``.csv``/``.tsv`` table into AnnData.
 
     For CSV/TSV the first column holds cell ids, one column (``time_key``) the time, every
@@ -31,15 +32,20 @@ def read_input(path: str | os.PathLike, *, time_key: str | None = None,
         if suffix == ".zarr":
             return ad.read_zarr(path)
         if suffix in (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz"):
-            return _read_table(path, time_key, sep="\t" if "tsv" in suffix or
-                               suffix == ".txt" else ",")
+            return _read_table(
+                path, time_key, sep="\t" if "tsv" in suffix or suffix == ".txt" else ","
+            )
     except InputError:
         raise
     except Exception as exc:
-        raise InputError(f"cannot read {path} as {suffix or 'data'}: {type(exc).__name__}: "
-                         f"{str(exc)[:200]}; is the file complete and of that format?") from None
-    raise InputError(f"unsupported input format {path.suffix!r} for {path}; give an .h5ad, "
-                     ".zarr or a cells x genes .csv/.tsv with a time column")
+        raise InputError(
+            f"cannot read {path} as {suffix or 'data'}: {type(exc).__name__}: "
+            f"{str(exc)[:200]}; is the file complete and of that format?"
+        ) from None
+    raise InputError(
+        f"unsupported input format {path.suffix!r} for {path}; give an .h5ad, "
+        ".zarr or a cells x genes .csv/.tsv with a time column"
+    )
 
 
 def _read_table(path: Path, time_key: str | None, sep: str) -> AnnData:
@@ -47,14 +53,18 @@ def _read_table(path: Path, time_key: str | None, sep: str) -> AnnData:
     if df.empty:
         raise InputError(f"{path} holds no rows")
     if time_key is None or time_key not in df.columns:
-        raise InputError(f"{path}: the table needs a time column named by --time-key (got "
-                         f"{time_key!r}); columns start with {list(df.columns[:8])}")
+        raise InputError(
+            f"{path}: the table needs a time column named by --time-key (got "
+            f"{time_key!r}); columns start with {list(df.columns[:8])}"
+        )
     obs = df[[time_key]].copy()
     genes = df.drop(columns=[time_key])
     non_num = [c for c in genes.columns if not pd.api.types.is_numeric_dtype(genes[c])]
     if non_num:
-        raise InputError(f"{path}: columns {non_num[:5]} are not numeric; every column other "
-                         f"than the cell id and {time_key!r} must be a gene's expression")
+        raise InputError(
+            f"{path}: columns {non_num[:5]} are not numeric; every column other "
+            f"than the cell id and {time_key!r} must be a gene's expression"
+        )
     adata = AnnData(genes.to_numpy(dtype=np.float64), obs=obs)
     adata.obs_names = df.index.astype(str)
     adata.var_names = genes.columns.astype(str)

@@ -10,8 +10,8 @@ A batch takes ``batch_start_cells`` start cells spread evenly over the training 
 except the last and ``batch_target_cells`` cells of every training time point as the observed
 population. Every start cell is propagated to every later training time point and the loss is
 
-.. math:: \\frac{1}{|S|}\\sum_{s}\\sum_{j>s} \\gamma^{j-s-1}\\,\\mathrm{MMD}^2(\\hat Z_{s\\to j}, Z_j)
-          + \\lambda_{kin}\\,\\overline{\\|A z\\|^2} [+ \\lambda_{inv}\\,\\overline{1/(|\\det P|+10^{-4})}]
+The fit term is the mean over start time points s of sum_{j>s} gamma^(j-s-1) MMD^2(Z_s->j, Z_j),
+plus lambda_kin * mean ||A z||^2 (+ lambda_inv * mean 1/(|det P| + 1e-4) for the eigen form).
 """
 
 from __future__ import annotations
@@ -52,13 +52,20 @@ class Snapshots:
     dataset: int = 0
 
     def __post_init__(self) -> None:
-        self.z = np.asarray(self.z, dtype=np.float32)
+        # in-memory arrays are converted; np.memmap / h5py / zarr arrays are read per batch
+        if not hasattr(self.z, "shape") or isinstance(self.z, list):
+            self.z = np.asarray(self.z, dtype=np.float32)
+        elif isinstance(self.z, np.ndarray) and not isinstance(self.z, np.memmap):
+            self.z = np.asarray(self.z, dtype=np.float32)
         self.t = np.asarray(self.t, dtype=np.float64)
-        if self.z.ndim != 2 or len(self.z) != len(self.t):
-            raise InputError(f"z must be (cells, d) and t (cells,), got {self.z.shape}, "
-                             f"{self.t.shape}")
-        if not (np.isfinite(self.z).all() and np.isfinite(self.t).all()):
-            raise InputError("latent coordinates or times contain NaN/inf")
+        if len(self.z.shape) != 2 or self.z.shape[0] != len(self.t):
+            raise InputError(
+                f"z must be (cells, d) and t (cells,), got {self.z.shape}, {self.t.shape}"
+            )
+        if not np.isfinite(self.t).all():
+            raise InputError("times contain NaN/inf")
+        if isinstance(self.z, np.ndarray) and not np.isfinite(self.z).all():
+            raise InputError("latent coordinates contain NaN/inf")
 
 
 class SnapshotSampler:
@@ -76,22 +83,34 @@ class SnapshotSampler:
         Seed of the train/validation split.
     """
 
-    def __init__(self, data: Snapshots, holdout_times: Sequence[float] = (),
-                 val_fraction: float = 0.15, seed: int = 0) -> None:
+    def __init__(
+        self,
+        data: Snapshots,
+        holdout_times: Sequence[float] = (),
+        val_fraction: float = 0.15,
+        seed: int = 0,
+    ) -> None:
         self.data = data
         all_times = np.unique(data.t)
         hold = np.asarray(sorted(holdout_times), dtype=float)
         unknown = [h for h in hold if not np.any(np.isclose(all_times, h))]
         if unknown:
-            raise ConfigError(f"held-out time(s) {unknown} are not among the data's time points "
-                              f"{all_times.tolist()}")
-        keep = ~np.any(np.isclose(all_times[:, None], hold[None, :]), axis=1) if len(hold) else \
-            np.ones(len(all_times), bool)
+            raise ConfigError(
+                f"held-out time(s) {unknown} are not among the data's time points "
+                f"{all_times.tolist()}"
+            )
+        keep = (
+            ~np.any(np.isclose(all_times[:, None], hold[None, :]), axis=1)
+            if len(hold)
+            else np.ones(len(all_times), bool)
+        )
         self.times = all_times[keep]
         self.holdout_times = hold
         if len(self.times) < 2:
-            raise InputError(f"need at least 2 training time points, have {self.times.tolist()} "
-                             f"after holding out {hold.tolist()}")
+            raise InputError(
+                f"need at least 2 training time points, have {self.times.tolist()} "
+                f"after holding out {hold.tolist()}"
+            )
         rng = np.random.default_rng(seed)
         self.train_idx: list[np.ndarray] = []
         self.val_idx: list[np.ndarray] = []
@@ -100,8 +119,8 @@ class SnapshotSampler:
             idx = idx[rng.permutation(len(idx))]
             n_val = int(round(val_fraction * len(idx))) if val_fraction > 0 else 0
             n_val = min(n_val, len(idx) - 2)
-            self.val_idx.append(np.sort(idx[:max(n_val, 0)]))
-            self.train_idx.append(np.sort(idx[max(n_val, 0):]))
+            self.val_idx.append(np.sort(idx[: max(n_val, 0)]))
+            self.train_idx.append(np.sort(idx[max(n_val, 0) :]))
 
     def used_indices(self) -> np.ndarray:
         """Every cell index the sampler can ever return (training and validation)."""
@@ -111,8 +130,9 @@ class SnapshotSampler:
         """True when every training time point kept at least 2 validation cells."""
         return all(len(v) >= 2 for v in self.val_idx)
 
-    def sample(self, n_start: int, n_target: int, gen: torch.Generator,
-               split: str = "train") -> dict[str, Any]:
+    def sample(
+        self, n_start: int, n_target: int, gen: torch.Generator, split: str = "train"
+    ) -> dict[str, Any]:
         """Draw one batch; returns start indices and groups, and target indices per time."""
         pools = self.train_idx if split == "train" else self.val_idx
         m = len(self.times)
@@ -123,30 +143,52 @@ class SnapshotSampler:
             starts.append(_draw(pools[s], int(per[s]), gen))
             groups.append(np.full(int(per[s]), s))
         targets = [None] + [_draw(pools[j], n_target, gen) for j in range(1, m)]
-        return {"start": np.concatenate(starts), "group": np.concatenate(groups),
-                "targets": targets}
+        return {
+            "start": np.concatenate(starts),
+            "group": np.concatenate(groups),
+            "targets": targets,
+        }
 
 
 def _draw(pool: np.ndarray, n: int, gen: torch.Generator) -> np.ndarray:
-    """n indices from pool: without replacement when possible, else with replacement."""
-    if len(pool) >= n:
+    """n indices from pool: without replacement for small pools, with replacement for large
+    ones (pool > 10 n: duplicates are then rare and memory stays constant in the pool size)."""
+    if len(pool) > 10 * n:
+        pick = torch.randint(len(pool), (n,), generator=gen).numpy()
+    elif len(pool) >= n:
         pick = torch.randperm(len(pool), generator=gen)[:n].numpy()
     else:
         pick = torch.randint(len(pool), (n,), generator=gen).numpy()
     return pool[pick]
 
 
+def take_rows(arr: Any, idx: np.ndarray) -> np.ndarray:
+    """``arr[idx]`` for numpy arrays, memmaps, h5py or zarr arrays (sorted-unique reads)."""
+    if isinstance(arr, np.ndarray):
+        return np.asarray(arr[idx], dtype=np.float32)
+    uniq, inv = np.unique(idx, return_inverse=True)
+    return np.asarray(arr[uniq], dtype=np.float32)[inv]
+
+
 # ----------------------------------------------------------------------------- loss
-def batch_loss(module: CellMNNModule, data: Snapshots, sampler: SnapshotSampler,
-               batch: dict[str, Any], cfg: MNNConfig, device: torch.device) -> dict[str, Any]:
-    """Assemble the Cell-MNN loss for one batch; returns the total and its parts."""
+def batch_loss(
+    net: torch.nn.Module,
+    data: Snapshots,
+    sampler: SnapshotSampler,
+    batch: dict[str, Any],
+    cfg: MNNConfig,
+    device: torch.device,
+) -> dict[str, Any]:
+    """Assemble the Cell-MNN loss for one batch; returns the total and its parts.
+
+    ``net`` is the :class:`CellMNNModule` or its DistributedDataParallel wrapper.
+    """
     times = sampler.times
     z_all = data.z
-    z0 = torch.from_numpy(z_all[batch["start"]]).to(device)
+    z0 = torch.from_numpy(take_rows(z_all, batch["start"])).to(device)
     t0 = torch.from_numpy(data.t[batch["start"]].astype(np.float32)).to(device)
     g = batch["group"]
     ds = torch.full((len(g),), data.dataset, dtype=torch.long, device=device)
-    a0, p0 = module.operator_parts(z0, t0, ds)
     # every (start cell, later time) pair in one batched matrix exponential
     cell_ix, tgt_ix = [], []
     for j in range(1, len(times)):
@@ -157,15 +199,17 @@ def batch_loss(module: CellMNNModule, data: Snapshots, sampler: SnapshotSampler,
     tgt_np = np.concatenate(tgt_ix)
     ci = torch.from_numpy(cell_ix_np).to(device)
     t1 = torch.from_numpy(times[tgt_np].astype(np.float32)).to(device)
-    z1 = module.propagate(z0[ci], t0[ci], t1, ds[ci], a0=a0[ci])
+    a0, p0, z1 = net(z0, t0, ds, ci, t1)
     if not torch.isfinite(z1).all():
-        raise TrainingError("propagation produced NaN/inf (matrix exponential overflow); lower "
-                            "lr or max_op_norm, or use time_scale='auto'")
+        raise TrainingError(
+            "propagation produced NaN/inf (matrix exponential overflow); lower "
+            "lr or max_op_norm, or use time_scale='auto'"
+        )
     fit = z0.new_zeros(())
     n_groups = len(times) - 1
     g_pairs = g[cell_ix_np]
     for j in range(1, len(times)):
-        target = torch.from_numpy(z_all[batch["targets"][j]]).to(device)
+        target = torch.from_numpy(take_rows(z_all, batch["targets"][j])).to(device)
         for s in range(j):
             sel = np.flatnonzero((tgt_np == j) & (g_pairs == s))
             if len(sel) == 0:
@@ -239,10 +283,16 @@ def _catch_signals() -> Iterator[dict[str, bool]]:
             signal.signal(sig, h)
 
 
-def fit(datasets: Snapshots | Sequence[Snapshots], cfg: MNNConfig, *,
-        holdout_times: Sequence[float] | Sequence[Sequence[float]] = (),
-        checkpoint: str | os.PathLike | None = None, resume: bool = False,
-        progress: bool = True, module: CellMNNModule | None = None) -> FitResult:
+def fit(
+    datasets: Snapshots | Sequence[Snapshots],
+    cfg: MNNConfig,
+    *,
+    holdout_times: Sequence[float] | Sequence[Sequence[float]] = (),
+    checkpoint: str | os.PathLike | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    module: CellMNNModule | None = None,
+) -> FitResult:
     """Train Cell-MNN on one or several data sets (joint training shares one hypernetwork).
 
     Parameters
@@ -266,39 +316,77 @@ def fit(datasets: Snapshots | Sequence[Snapshots], cfg: MNNConfig, *,
         datasets = [datasets]
         holdout_per = [list(holdout_times)]
     else:
-        holdout_per = (list(holdout_times) if holdout_times and
-                       isinstance(holdout_times[0], Sequence) else
-                       [list(holdout_times)] * len(datasets))
+        holdout_per = (
+            list(holdout_times)
+            if holdout_times and isinstance(holdout_times[0], Sequence)
+            else [list(holdout_times)] * len(datasets)
+        )
     d = datasets[0].z.shape[1]
     if any(ds.z.shape[1] != d for ds in datasets):
         raise ConfigError("joint training needs the same n_pcs for every data set")
     torch.set_num_threads(cfg.threads)
-    device = resolve_device(cfg.device)
-    samplers = [SnapshotSampler(ds, h, cfg.val_fraction, cfg.seed + 7919 * i)
-                for i, (ds, h) in enumerate(zip(datasets, holdout_per, strict=True))]
+    world, rank = _dist_world()
+    device = resolve_device(cfg.device) if world == 1 else _dist_device(cfg.device, rank)
+    replicas = cfg.replicas if world == 1 else max(cfg.replicas, world)
+    if replicas % world:
+        raise ConfigError(f"replicas={replicas} must be a multiple of the {world} processes")
+    samplers = [
+        SnapshotSampler(ds, h, cfg.val_fraction, cfg.seed + 7919 * i)
+        for i, (ds, h) in enumerate(zip(datasets, holdout_per, strict=True))
+    ]
     torch.manual_seed(cfg.seed)
     if module is None:
         module = CellMNNModule(d, cfg, resolve_time_scale(cfg, datasets), len(datasets))
     module.to(device)
+    net: torch.nn.Module = module
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(
+            module, device_ids=[device.index] if device.type == "cuda" else None
+        )
     opt = torch.optim.AdamW(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total_steps = cfg.max_epochs * cfg.steps_per_epoch
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, (lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
-        if cfg.lr_schedule == "cosine" else (lambda s: 1.0))
-    gen = torch.Generator().manual_seed(cfg.seed)
+        opt,
+        (lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
+        if cfg.lr_schedule == "cosine"
+        else (lambda s: 1.0),
+    )
+    # one generator per sub-batch: rank r draws sub-batches r, r + world, ... of every step
+    gens = [torch.Generator().manual_seed(cfg.seed * 1_000_003 + r) for r in range(replicas)]
+    local = [r for r in range(replicas) if r % world == rank]
     use_val = cfg.patience > 0 and all(s.has_validation() for s in samplers)
     val_batches = _validation_batches(samplers, cfg) if use_val else []
 
-    state = {"epoch": 0, "best_val": math.inf, "best_epoch": 0, "bad": 0,
-             "best_state": None, "history": {"epoch": [], "train_loss": [], "val_loss": [],
-                                             "mmd": [], "kinetic": [], "seconds": []}}
-    ckpt = Path(checkpoint) if checkpoint else None
-    if resume and ckpt is not None and ckpt.exists():
-        _load_checkpoint(ckpt, module, opt, sched, gen, state, cfg)
+    state = {
+        "epoch": 0,
+        "best_val": math.inf,
+        "best_epoch": 0,
+        "bad": 0,
+        "best_state": None,
+        "history": {
+            "epoch": [],
+            "train_loss": [],
+            "val_loss": [],
+            "mmd": [],
+            "kinetic": [],
+            "seconds": [],
+        },
+    }
+    ckpt = Path(checkpoint) if checkpoint and rank == 0 else None
+    if resume and checkpoint is not None and Path(checkpoint).exists():
+        _load_checkpoint(Path(checkpoint), module, opt, sched, gens, state, cfg)
 
     t_start = time.perf_counter() - sum(state["history"]["seconds"])
-    bar = tqdm(total=cfg.max_epochs, initial=state["epoch"], disable=not progress,
-               desc="train Cell-MNN", unit="epoch", leave=False)
+    bar = tqdm(
+        total=cfg.max_epochs,
+        initial=state["epoch"],
+        disable=not progress or rank != 0,
+        desc="train Cell-MNN",
+        unit="epoch",
+        leave=False,
+    )
     stopped_early = False
     with _catch_signals() as flag:
         while state["epoch"] < cfg.max_epochs:
@@ -307,26 +395,48 @@ def fit(datasets: Snapshots | Sequence[Snapshots], cfg: MNNConfig, *,
             parts = {"loss": 0.0, "mmd": 0.0, "kinetic": 0.0}
             for _ in range(cfg.steps_per_epoch):
                 opt.zero_grad(set_to_none=True)
-                out = [batch_loss(module, ds, smp,
-                                  smp.sample(cfg.batch_start_cells, cfg.batch_target_cells, gen),
-                                  cfg, device) for ds, smp in zip(datasets, samplers, strict=True)]
-                loss = sum(o["loss"] for o in out)
-                if not torch.isfinite(loss):
-                    _save_checkpoint(ckpt, module, opt, sched, gen, state, cfg)
-                    raise TrainingError(
-                        f"loss became {loss.item()} at epoch {state['epoch'] + 1}; the last good "
-                        f"state was kept{' in ' + str(ckpt) if ckpt else ''}. Lower lr, use "
-                        "time_scale='auto' or raise lambda_kin")
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(module.parameters(), 10.0)
+                for i, r in enumerate(local):
+                    sync = (
+                        contextlib.nullcontext()
+                        if world == 1 or i == len(local) - 1
+                        else net.no_sync()
+                    )
+                    with sync:
+                        out = [
+                            batch_loss(
+                                net,
+                                ds,
+                                smp,
+                                smp.sample(cfg.batch_start_cells, cfg.batch_target_cells, gens[r]),
+                                cfg,
+                                device,
+                            )
+                            for ds, smp in zip(datasets, samplers, strict=True)
+                        ]
+                        loss = sum(o["loss"] for o in out)
+                        if not torch.isfinite(loss):
+                            _save_checkpoint(ckpt, module, opt, sched, gens, state, cfg)
+                            raise TrainingError(
+                                f"loss became {loss.item()} at epoch {state['epoch'] + 1}; the "
+                                "last good state was kept"
+                                f"{' in ' + str(ckpt) if ckpt else ''}. Lower lr, use "
+                                "time_scale='auto' or raise lambda_kin"
+                            )
+                        # DDP averages over processes: scale so the step uses mean over replicas
+                        (loss * (world / replicas)).backward()
+                    w = 1.0 / (len(local) * cfg.steps_per_epoch)
+                    parts["loss"] += loss.item() * w
+                    parts["mmd"] += sum(o["mmd"].item() for o in out) * w
+                    parts["kinetic"] += sum(o["kinetic"].item() for o in out) * w
+                torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.grad_clip)
                 opt.step()
                 sched.step()
-                parts["loss"] += loss.item() / cfg.steps_per_epoch
-                parts["mmd"] += sum(o["mmd"].item() for o in out) / cfg.steps_per_epoch
-                parts["kinetic"] += sum(o["kinetic"].item() for o in out) / cfg.steps_per_epoch
             state["epoch"] += 1
-            val = _validate(module, datasets, samplers, val_batches, cfg, device) if use_val \
+            val = (
+                _validate(module, datasets, samplers, val_batches, cfg, device)
+                if use_val
                 else parts["loss"]
+            )
             h = state["history"]
             h["epoch"].append(state["epoch"])
             h["train_loss"].append(parts["loss"])
@@ -335,24 +445,35 @@ def fit(datasets: Snapshots | Sequence[Snapshots], cfg: MNNConfig, *,
             h["kinetic"].append(parts["kinetic"])
             h["seconds"].append(time.perf_counter() - ep_t0)
             if val < state["best_val"]:
-                state.update(best_val=val, best_epoch=state["epoch"], bad=0,
-                             best_state={k: v.detach().clone()
-                                         for k, v in module.state_dict().items()})
+                state.update(
+                    best_val=val,
+                    best_epoch=state["epoch"],
+                    bad=0,
+                    best_state={k: v.detach().clone() for k, v in module.state_dict().items()},
+                )
             else:
                 state["bad"] += 1
             bar.update(1)
-            bar.set_postfix(loss=f"{parts['loss']:.4f}",
-                            val=f"{val:.4f}" if use_val else "-", best=state["best_epoch"])
+            bar.set_postfix(
+                loss=f"{parts['loss']:.4f}",
+                val=f"{val:.4f}" if use_val else "-",
+                best=state["best_epoch"],
+            )
             done = use_val and state["bad"] >= cfg.patience
-            if ckpt is not None and (state["epoch"] % cfg.checkpoint_every == 0 or flag["stop"]
-                                     or done or state["epoch"] == cfg.max_epochs):
-                _save_checkpoint(ckpt, module, opt, sched, gen, state, cfg)
+            if ckpt is not None and (
+                state["epoch"] % cfg.checkpoint_every == 0
+                or flag["stop"]
+                or done
+                or state["epoch"] == cfg.max_epochs
+            ):
+                _save_checkpoint(ckpt, module, opt, sched, gens, state, cfg)
             if flag["stop"]:
                 bar.close()
                 raise TrainingInterrupted(
                     f"interrupted after epoch {state['epoch']}; checkpoint "
                     f"{'saved to ' + str(ckpt) if ckpt else 'not kept (no checkpoint path)'}; "
-                    "rerun with --resume to continue")
+                    "rerun with --resume to continue"
+                )
             if done:
                 stopped_early = True
                 break
@@ -360,18 +481,46 @@ def fit(datasets: Snapshots | Sequence[Snapshots], cfg: MNNConfig, *,
     if state["best_state"] is not None:
         module.load_state_dict(state["best_state"])
     module.eval()
-    return FitResult(module=module, history=state["history"], best_epoch=state["best_epoch"],
-                     epochs_run=state["epoch"], stopped_early=stopped_early,
-                     seconds=time.perf_counter() - t_start,
-                     holdout_times=[float(x) for h in holdout_per for x in h])
+    return FitResult(
+        module=module,
+        history=state["history"],
+        best_epoch=state["best_epoch"],
+        epochs_run=state["epoch"],
+        stopped_early=stopped_early,
+        seconds=time.perf_counter() - t_start,
+        holdout_times=[float(x) for h in holdout_per for x in h],
+    )
 
 
-def _validation_batches(samplers: list[SnapshotSampler], cfg: MNNConfig,
-                        n_batches: int = 4) -> list[list[dict[str, Any]]]:
+def _dist_world() -> tuple[int, int]:
+    """(world size, rank) of an initialised torch.distributed group, else (1, 0)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size(), dist.get_rank()
+    return 1, 0
+
+
+def _dist_device(name: str, rank: int) -> torch.device:
+    """One GPU per process under torchrun (LOCAL_RANK), else the CPU."""
+    if name.startswith("cuda") or (name == "auto" and torch.cuda.is_available()):
+        local_rank = int(os.environ.get("LOCAL_RANK", rank))
+        return torch.device("cuda", local_rank)
+    return torch.device("cpu")
+
+
+def _validation_batches(
+    samplers: list[SnapshotSampler], cfg: MNNConfig, n_batches: int = 4
+) -> list[list[dict[str, Any]]]:
     """Fixed validation batches (drawn once with their own seed) for a stable criterion."""
     gen = torch.Generator().manual_seed(cfg.seed + 104729)
-    return [[s.sample(cfg.batch_start_cells, cfg.batch_target_cells, gen, split="val")
-             for s in samplers] for _ in range(n_batches)]
+    return [
+        [
+            s.sample(cfg.batch_start_cells, cfg.batch_target_cells, gen, split="val")
+            for s in samplers
+        ]
+        for _ in range(n_batches)
+    ]
 
 
 def _validate(module, datasets, samplers, val_batches, cfg, device) -> float:
@@ -385,32 +534,50 @@ def _validate(module, datasets, samplers, val_batches, cfg, device) -> float:
 
 
 # ----------------------------------------------------------------------------- checkpoints
-def _save_checkpoint(path: Path | None, module, opt, sched, gen, state, cfg) -> None:
+def _save_checkpoint(path: Path | None, module, opt, sched, gens, state, cfg) -> None:
     if path is None:
         return
     from ._io import atomic_path
 
-    blob = {"module": module.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-            "gen": gen.get_state(), "state": state, "config": cfg.to_dict()}
+    blob = {
+        "module": module.state_dict(),
+        "opt": opt.state_dict(),
+        "sched": sched.state_dict(),
+        "gens": [g.get_state() for g in gens],
+        "state": state,
+        "config": cfg.to_dict(),
+    }
     with atomic_path(path, suffix=".pt") as tmp:
         torch.save(blob, tmp)
 
 
-def _load_checkpoint(path: Path, module, opt, sched, gen, state, cfg) -> None:
+def _load_checkpoint(path: Path, module, opt, sched, gens, state, cfg) -> None:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:  # corrupt or foreign file
-        raise TrainingError(f"cannot read checkpoint {path}: {exc}; delete it to start afresh") \
-            from None
-    saved = {k: v for k, v in blob.get("config", {}).items()
-             if k not in ("max_epochs", "checkpoint_every", "threads", "device")}
+        raise TrainingError(
+            f"cannot read checkpoint {path}: {exc}; delete it to start afresh"
+        ) from None
+    saved = {
+        k: v
+        for k, v in blob.get("config", {}).items()
+        if k not in ("max_epochs", "checkpoint_every", "threads", "device")
+    }
     now = {k: v for k, v in cfg.to_dict().items() if k in saved}
     if saved != now:
         diff = sorted(k for k in saved if saved[k] != now.get(k))
-        raise TrainingError(f"checkpoint {path} was written with a different configuration "
-                            f"(fields {diff}); resume with the same settings or delete it")
+        raise TrainingError(
+            f"checkpoint {path} was written with a different configuration "
+            f"(fields {diff}); resume with the same settings or delete it"
+        )
     module.load_state_dict(blob["module"])
     opt.load_state_dict(blob["opt"])
     sched.load_state_dict(blob["sched"])
-    gen.set_state(blob["gen"])
+    if len(blob["gens"]) != len(gens):
+        raise TrainingError(
+            f"checkpoint {path} used {len(blob['gens'])} sub-batches per step, "
+            f"this run {len(gens)}; resume with the same replicas"
+        )
+    for g, st in zip(gens, blob["gens"], strict=True):
+        g.set_state(st)
     state.update(blob["state"])
