@@ -18,7 +18,7 @@ from . import __version__
 from .config import MNNConfig
 from .errors import GrnMnnError, InputError
 
-_SKIP_FIELDS = {"seed", "n_pcs", "extra"}
+_SKIP_FIELDS = {"seed", "n_pcs", "extra", "threads"}
 
 
 def _config_args(p: argparse.ArgumentParser) -> None:

@@ -230,6 +230,10 @@ def enrich_genes(
     """
     if not 0 < cutoff <= 1:
         raise InputError(f"cutoff must be in (0, 1]; got {cutoff}")
+    if int(min_size) < 1:
+        raise InputError(f"min_size must be >= 1; got {min_size}")
+    if isinstance(background, str) or isinstance(genes, str):
+        raise InputError("genes and background must be lists of gene symbols, not one string")
     label, sets = _resolve_gene_sets(gene_sets)
     order = list(dict.fromkeys(str(g).strip().upper() for g in genes if str(g).strip()))
     query = sorted(order)
@@ -269,10 +273,10 @@ def enrich_genes(
         return _empty_result()
     res = res.copy()
     pvals = res["P-value"].to_numpy(dtype=float)
-    n_untested_hits = len(tested) - len(pvals)  # sets without a hit: p = 1
+    n_without_hit = len(tested) - len(pvals)  # gseapy omits them; they count with p = 1
     from scipy.stats import false_discovery_control
 
-    padded = np.concatenate([pvals, np.ones(n_untested_hits)])
+    padded = np.concatenate([pvals, np.ones(n_without_hit)])
     res["Adjusted P-value"] = false_discovery_control(padded, method="bh")[: len(pvals)]
     position = {g: i for i, g in enumerate(order)}  # hits listed in query order
     res["Genes"] = [

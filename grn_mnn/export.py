@@ -18,6 +18,7 @@ contracts). Every GraphML file written here:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable
@@ -220,7 +221,30 @@ def _node_table(node_attrs: pd.DataFrame | None, genes: Iterable[str]) -> dict[s
     return out
 
 
-def to_networkx(edges: pd.DataFrame, node_attrs: pd.DataFrame | None = None) -> nx.DiGraph:
+def _graph_table(graph_attrs: dict | None) -> dict:
+    """Graph-level attributes as Python scalars; None/NaN dropped, containers as JSON text."""
+    out = {}
+    for key, value in (graph_attrs or {}).items():
+        key = str(key)
+        if key == "id":
+            raise InputError("graph_attrs key 'id' is reserved (use name= for the network name)")
+        if value is None:
+            continue
+        if isinstance(value, dict | list | tuple):
+            out[key] = json.dumps(value, sort_keys=True, default=str)
+            continue
+        value = _py(value)
+        if isinstance(value, float) and not np.isfinite(value):
+            continue
+        out[key] = value
+    return out
+
+
+def to_networkx(
+    edges: pd.DataFrame,
+    node_attrs: pd.DataFrame | None = None,
+    graph_attrs: dict | None = None,
+) -> nx.DiGraph:
     """Build a directed graph from an edge table (one network: one edge per source-target).
 
     Parameters
@@ -233,6 +257,9 @@ def to_networkx(edges: pd.DataFrame, node_attrs: pd.DataFrame | None = None) -> 
         Optional DataFrame indexed by gene symbol (e.g. ``is_tf`` bool, ``mean_expression``
         float). Rows for genes that are not in ``edges`` are ignored; boolean attributes of
         genes missing from the table are ``False``, other missing values are omitted.
+    graph_attrs
+        Optional network-level attributes (e.g. version, seed, input checksum): scalars keep
+        their type, ``None``/NaN are dropped, lists and dicts are stored as JSON text.
 
     Returns
     -------
@@ -261,6 +288,7 @@ def to_networkx(edges: pd.DataFrame, node_attrs: pd.DataFrame | None = None) -> 
         )
     genes = pd.unique(pd.concat([df["source"], df["target"]], ignore_index=True))
     graph = nx.DiGraph()
+    graph.graph.update(_graph_table(graph_attrs))
     for gene, attrs in _node_table(node_attrs, genes).items():
         graph.add_node(gene, **attrs)
     attr_cols = [c for c in df.columns if c not in ("source", "target")]
@@ -271,7 +299,12 @@ def to_networkx(edges: pd.DataFrame, node_attrs: pd.DataFrame | None = None) -> 
 
 
 class _TypedGraphMLWriter(GraphMLWriter):
-    """networkx's GraphML writer with ``int`` (not ``long``) and lower-case booleans."""
+    """networkx's GraphML writer, adjusted for Cytoscape.
+
+    Declares Python ints as ``int`` (not ``long``), writes booleans in lower case and moves
+    the graph-level ``<data>`` elements before the nodes: networkx appends them after the
+    edges, where Cytoscape's parser would attach them to the last edge.
+    """
 
     def __init__(self) -> None:
         super().__init__(encoding="utf-8", prettyprint=True, named_key_ids=False)
@@ -282,12 +315,22 @@ class _TypedGraphMLWriter(GraphMLWriter):
             value = str(value).lower()
         return super().add_data(name, element_type, value, scope, default)
 
+    def add_graph_element(self, G) -> None:
+        super().add_graph_element(G)
+        graph_element = self.xml[-1]
+        graph_data = [child for child in graph_element if child.tag == "data"]
+        for child in graph_data:
+            graph_element.remove(child)
+        for i, child in enumerate(graph_data):
+            graph_element.insert(i, child)
+
 
 def write_graphml(
     edges: pd.DataFrame,
     path: str | os.PathLike,
     node_attrs: pd.DataFrame | None = None,
     name: str | None = None,
+    graph_attrs: dict | None = None,
 ) -> Path:
     """Write one network as GraphML that Cytoscape and networkx read with typed columns.
 
@@ -301,6 +344,8 @@ def write_graphml(
         Optional per-gene attributes, see :func:`to_networkx`.
     name
         Graph id, shown by Cytoscape as the network name; default: the file stem.
+    graph_attrs
+        Optional network-level attributes, see :func:`to_networkx`.
 
     Returns
     -------
@@ -308,7 +353,7 @@ def write_graphml(
         ``path``.
     """
     path = Path(path)
-    graph = to_networkx(edges, node_attrs=node_attrs)
+    graph = to_networkx(edges, node_attrs=node_attrs, graph_attrs=graph_attrs)
     graph.graph["id"] = name or path.stem
     writer = _TypedGraphMLWriter()
     writer.add_graph_element(graph)
@@ -383,7 +428,8 @@ def export_networks(
     node_attrs: pd.DataFrame | None = None,
     prefix: str = "network",
     formats: Iterable[str] = ("graphml", "csv"),
-) -> dict[str, dict[str, Path]]:
+    graph_attrs: dict | None = None,
+) -> dict[str, Path]:
     """Write one network per time point or group plus the aggregate network.
 
     Parameters
@@ -403,12 +449,16 @@ def export_networks(
         safe (characters outside ``A-Za-z0-9._-`` become ``_``).
     formats
         Any of ``"graphml"`` and ``"csv"``.
+    graph_attrs
+        Network-level attributes added to every GraphML file (see :func:`to_networkx`);
+        each file also gets ``slice`` (``"aggregate"``, ``"time=6"``, ``"group=ES"``).
 
     Returns
     -------
     dict
-        ``{"aggregate": {fmt: path}, "time_6": {fmt: path}, ...}`` -- keys are the file stems
-        without the prefix; the aggregate comes first, slices follow in sorted order.
+        ``{file name: path}``, e.g. ``{"network.graphml": ..., "network.csv": ...,
+        "network_time_6.graphml": ..., ...}``: the aggregate first, then the slices in
+        sorted order.
 
     Notes
     -----
@@ -437,16 +487,20 @@ def export_networks(
         raise InputError("the edge table is empty; there is no network to export")
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    written: dict[str, dict[str, Path]] = {}
+    written: dict[str, Path] = {}
 
-    def _write(table: pd.DataFrame, key: str, stem: str) -> None:
-        written[key] = {}
+    def _write(table: pd.DataFrame, label: str, stem: str) -> None:
+        attrs = {**(graph_attrs or {}), "slice": label}
         if "graphml" in formats:
-            written[key]["graphml"] = write_graphml(
-                table, outdir / f"{stem}.graphml", node_attrs=node_attrs, name=stem
+            written[f"{stem}.graphml"] = write_graphml(
+                table,
+                outdir / f"{stem}.graphml",
+                node_attrs=node_attrs,
+                name=stem,
+                graph_attrs=attrs,
             )
         if "csv" in formats:
-            written[key]["csv"] = write_edges_csv(table, outdir / f"{stem}.csv")
+            written[f"{stem}.csv"] = write_edges_csv(table, outdir / f"{stem}.csv")
 
     if by is None:
         _write(df, "aggregate", prefix)
@@ -468,5 +522,5 @@ def export_networks(
         table = table.reset_index(drop=True)
         if not rank_given:  # rank within the slice, not over the whole table
             table["rank"] = _rank_by_abs(table["abs_weight"], table["source"], table["target"])
-        _write(table, key, f"{prefix}_{key}")
+        _write(table, f"{by}={label}", f"{prefix}_{key}")
     return written

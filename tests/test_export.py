@@ -44,6 +44,11 @@ def _key_types(path) -> dict[tuple[str, str], str]:
     }
 
 
+def _graph_data(graph: nx.DiGraph) -> dict:
+    """Graph-level data read back (without networkx's node/edge default entries)."""
+    return {k: v for k, v in graph.graph.items() if k not in ("node_default", "edge_default")}
+
+
 def _check_clean(graph: nx.DiGraph) -> None:
     """Every value is a finite Python scalar of the documented type."""
     types = {
@@ -101,6 +106,29 @@ def test_write_graphml_typed_attributes(tmp_path, timed_edges, node_attrs):
     assert ET.parse(path).getroot().find("g:graph", NS).get("id") == "net"
 
 
+def test_graph_attributes_precede_nodes(tmp_path):
+    edges = pd.DataFrame({"source": ["A", "B"], "target": ["B", "C"], "weight": [1.0, -1.0]})
+    attrs = {"version": "0.1", "seed": np.int64(7), "lr": 1e-3, "skip": None, "bad": np.nan}
+    attrs["reading"] = {"kind": "mean"}
+    path = export.write_graphml(edges, tmp_path / "g.graphml", graph_attrs=attrs, name="grn")
+    graph_el = ET.parse(path).getroot().find("g:graph", NS)
+    tags = [child.tag.split("}")[1] for child in graph_el]
+    # Cytoscape attaches <data> to the last node/edge seen: graph data must come first
+    assert tags == ["data"] * 4 + ["node"] * 3 + ["edge"] * 2
+    key_types = _key_types(path)
+    assert key_types[("graph", "seed")] == "int" and key_types[("graph", "lr")] == "double"
+    graph = nx.read_graphml(path)
+    assert _graph_data(graph) == {
+        "version": "0.1",
+        "seed": 7,
+        "lr": 1e-3,
+        "reading": '{"kind": "mean"}',
+    }
+    assert graph_el.get("id") == "grn"
+    with pytest.raises(InputError, match="reserved"):
+        export.write_graphml(edges, tmp_path / "h.graphml", graph_attrs={"id": "x"})
+
+
 def test_node_and_edge_attributes_with_the_same_name(tmp_path):
     edges = pd.DataFrame({"source": ["A"], "target": ["B"], "weight": [1.5]})
     attrs = pd.DataFrame({"weight": [2.0], "rank": [7]}, index=["A"])
@@ -143,16 +171,19 @@ def test_given_columns_are_respected():
 
 
 def test_export_networks_per_time_and_aggregate_mean(tmp_path, timed_edges, node_attrs):
-    written = export.export_networks(timed_edges, tmp_path / "out", node_attrs=node_attrs)
-    assert list(written) == ["aggregate", "time_0", "time_6"]
-    names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == sorted(
+    written = export.export_networks(
+        timed_edges, tmp_path / "out", node_attrs=node_attrs, graph_attrs={"seed": 3}
+    )
+    assert list(written) == [
         f"network{s}.{ext}" for s in ("", "_time_0", "_time_6") for ext in ("graphml", "csv")
-    )  # nothing else (no temporary files left behind)
-    for key in ("time_0", "time_6"):
-        graph = nx.read_graphml(written[key]["graphml"])
+    ]
+    assert all(p == tmp_path / "out" / name for name, p in written.items())
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == sorted(written)  # nothing else (no temporary files left behind)
+    for t in (0, 6):
+        graph = nx.read_graphml(written[f"network_time_{t}.graphml"])
         _check_clean(graph)
-        t = float(key.split("_")[1])
+        assert _graph_data(graph) == {"seed": 3, "slice": f"time={t}"}
         part = timed_edges[timed_edges["time"] == t]
         assert graph.number_of_edges() == len(part)
         assert {d["time"] for _, _, d in graph.edges(data=True)} == {t}
@@ -160,7 +191,8 @@ def test_export_networks_per_time_and_aggregate_mean(tmp_path, timed_edges, node
         assert sorted(d["rank"] for _, _, d in graph.edges(data=True)) == list(
             range(1, len(part) + 1)
         )
-    agg = nx.read_graphml(written["aggregate"]["graphml"])
+    agg = nx.read_graphml(written["network.graphml"])
+    assert agg.graph["slice"] == "aggregate"
     _check_clean(agg)
     expected = (
         timed_edges.astype({"weight": float})
@@ -177,7 +209,7 @@ def test_export_networks_per_time_and_aggregate_mean(tmp_path, timed_edges, node
     assert agg.edges["A", "C"]["weight"] == pytest.approx(-0.75)
     assert agg.edges["B", "C"]["weight"] == pytest.approx(0.1, abs=1e-6)  # one slice only
     assert agg.edges["A", "C"]["rank"] == 1
-    csv = pd.read_csv(written["aggregate"]["csv"])
+    csv = pd.read_csv(written["network.csv"])
     assert list(csv.columns) == [
         "source",
         "target",
@@ -200,12 +232,15 @@ def test_export_groups_file_names_are_safe(tmp_path):
         }
     )
     written = export.export_networks(edges, tmp_path, by="group", formats=("graphml",))
-    assert set(written) == {"aggregate", "group_ES_cells", "group_day_3_4"}
-    assert written["group_ES_cells"]["graphml"].name == "network_group_ES_cells.graphml"
-    assert set(written["aggregate"]) == {"graphml"}
-    graph = nx.read_graphml(written["group_day_3_4"]["graphml"])
+    assert list(written) == [
+        "network.graphml",
+        "network_group_ES_cells.graphml",
+        "network_group_day_3_4.graphml",
+    ]
+    graph = nx.read_graphml(written["network_group_day_3_4.graphml"])
     assert graph.edges["A", "B"]["group"] == "day 3/4"
-    assert nx.read_graphml(written["aggregate"]["graphml"]).edges["A", "B"]["weight"] == 2.0
+    assert graph.graph["slice"] == "group=day 3/4"
+    assert nx.read_graphml(written["network.graphml"]).edges["A", "B"]["weight"] == 2.0
 
 
 def test_export_fractional_time_and_no_slices(tmp_path):
@@ -213,11 +248,11 @@ def test_export_fractional_time_and_no_slices(tmp_path):
         {"source": ["A", "B"], "target": ["B", "A"], "weight": [1.0, 2.0], "time": [0.5, 0.5]}
     )
     written = export.export_networks(edges, tmp_path, prefix="grn")
-    assert written["time_0.5"]["graphml"].name == "grn_time_0.5.graphml"
+    assert "grn_time_0.5.graphml" in written
     plain = edges.drop(columns="time")
     only = export.export_networks(plain, tmp_path / "plain")
-    assert list(only) == ["aggregate"]
-    assert nx.read_graphml(only["aggregate"]["graphml"]).number_of_edges() == 2
+    assert list(only) == ["network.graphml", "network.csv"]
+    assert nx.read_graphml(only["network.graphml"]).number_of_edges() == 2
 
 
 def test_csv_roundtrip(tmp_path, timed_edges):

@@ -1,0 +1,99 @@
+"""The grn-mnn command line: subcommands, one-line errors, interruption and resume."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from grn_mnn.cli import main
+
+TINY = ["--max-epochs", "4", "--steps-per-epoch", "2", "--batch-start-cells", "24",
+        "--batch-target-cells", "24", "--width", "16", "--depth", "2", "--patience", "0"]
+
+
+def test_run_extract_score_export(sim_h5ad, sim, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "--input", str(sim_h5ad), "--out", str(out), "--n-pcs", "3",
+                 "--reference", "none", "--quiet", "--no-plots", *TINY]) == 0
+    assert (out / "edges.csv").exists() and (out / "model.pt").exists()
+    ex = tmp_path / "ex"
+    assert main(["extract", "--model", str(out / "model.pt"), "--input", str(sim_h5ad),
+                 "--out", str(ex), "--by", "time", "--top-k", "2", "--graphml", "--quiet"]) == 0
+    df = pd.read_csv(ex / "edges.csv")
+    assert (df.groupby(["time", "source"]).size() == 2).all()
+    ref = tmp_path / "truth.tsv"
+    sim.uns["true_network"][["source", "target", "mode"]].to_csv(ref, sep="\t", index=False,
+                                                                 header=False)
+    sc = tmp_path / "sc"
+    assert main(["score", "--edges", str(out / "edges.csv"), "--reference", str(ref),
+                 "--input", str(sim_h5ad), "--out", str(sc), "--quiet"]) == 0
+    assert (sc / "scores.json").exists()
+    exp = tmp_path / "exp"
+    assert main(["export", "--edges", str(out / "edges_by_time.csv"), "--out", str(exp),
+                 "--by", "time", "--top", "10", "--quiet"]) == 0
+    assert any(p.suffix == ".graphml" for p in exp.iterdir())
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (["run", "--input", "nope.h5ad"], "does not exist"),
+        (["run", "--input", "{h5}", "--time-key", "day"], "available columns"),
+        (["run", "--input", "{h5}", "--n-pcs", "500"], "n_pcs"),
+        (["run", "--input", "{h5}", "--gamma", "3"], "gamma"),
+        (["score", "--edges", "missing.csv", "--reference", "trrust-human", "--out", "{o}"],
+         "missing.csv"),
+        (["extract", "--model", "{h5}", "--input", "{h5}", "--out", "{o}"], "grn_mnn model"),
+    ],
+)
+def test_errors_are_one_line(args, match, sim_h5ad, tmp_path, capsys):
+    args = [a.replace("{h5}", str(sim_h5ad)).replace("{o}", str(tmp_path / "o")) for a in args]
+    if args[0] == "run":
+        args += ["--out", str(tmp_path / "r"), "--quiet", *TINY]
+    code = main(args)
+    err = capsys.readouterr().err.strip()
+    assert code != 0
+    assert err.startswith("grn-mnn: error:") and "\n" not in err and match in err
+    assert "Traceback" not in err
+
+
+def test_existing_results_refused(sim_h5ad, tmp_path, capsys):
+    out = tmp_path / "r"
+    base = ["run", "--input", str(sim_h5ad), "--out", str(out), "--n-pcs", "3", "--reference",
+            "none", "--quiet", "--no-plots", *TINY]
+    assert main(base) == 0
+    assert main(base) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main([*base, "--overwrite"]) == 0
+
+
+def _cli(*args):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "grn_mnn.cli", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_interrupt_then_resume_matches_uninterrupted(sim_h5ad, tmp_path):
+    common = ["--input", str(sim_h5ad), "--n-pcs", "3", "--reference", "none", "--quiet",
+              "--no-plots", "--max-epochs", "400", "--steps-per-epoch", "2",
+              "--batch-start-cells", "24", "--batch-target-cells", "24", "--width", "16",
+              "--depth", "2", "--patience", "0", "--checkpoint-every", "1"]
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    p = _cli("run", "--out", str(full), *common)
+    assert p.wait(timeout=300) == 0, p.stderr.read()
+    p = _cli("run", "--out", str(cut), *common)
+    deadline = time.time() + 120
+    while not (cut / "checkpoint.pt").exists() and time.time() < deadline:
+        time.sleep(0.01)
+    p.send_signal(signal.SIGINT)
+    code = p.wait(timeout=120)
+    err = p.stderr.read()
+    assert code == 130, err
+    assert "--resume" in err and not (cut / "edges.csv").exists()
+    p = _cli("run", "--out", str(cut), "--resume", *common)
+    assert p.wait(timeout=300) == 0, p.stderr.read()
+    assert (full / "edges.csv").read_bytes() == (cut / "edges.csv").read_bytes()

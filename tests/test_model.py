@@ -1,0 +1,54 @@
+"""The user-facing CellMNN class: training, queries, persistence, clear errors."""
+
+import numpy as np
+import pytest
+from conftest import FAST
+
+from grn_mnn import CellMNN, pp
+from grn_mnn.errors import ConfigError, InputError
+
+
+@pytest.fixture
+def prepared(sim):
+    pp.prepare(sim, "time", n_pcs=3)
+    return sim
+
+
+def test_train_query_save_load(prepared, tmp_path):
+    model = CellMNN(prepared, **FAST).train(progress=False)
+    a = model.operators()
+    assert a.shape == (prepared.n_obs, 3, 3)
+    assert np.isfinite(a).all()
+    z = prepared.obsm["X_grn_mnn"][:5]
+    zt = model.predict(z, 0.0, 1.0)
+    assert zt.shape == (5, 3)
+    # predict with dt = 0 is the identity
+    np.testing.assert_allclose(model.predict(z, 2.0, 2.0), z, atol=1e-6)
+    path = model.save(tmp_path / "m.pt")
+    again = CellMNN.load(path, prepared)
+    np.testing.assert_allclose(again.operators(), a, atol=1e-12)
+    assert again.config == model.config
+    assert len(model.history["train_loss"]) == FAST["max_epochs"]
+
+
+def test_query_time_changes_operator(prepared):
+    model = CellMNN(prepared, **{**FAST, "last_layer_scale": 1.0}).train(progress=False)
+    z = prepared.obsm["X_grn_mnn"][:4]
+    assert not np.allclose(model.operators(z, 0.0), model.operators(z, 50.0))
+
+
+def test_errors(prepared, tmp_path, sim):
+    with pytest.raises(InputError, match="not trained"):
+        CellMNN(prepared, **FAST).operators()
+    with pytest.raises(ConfigError, match="unknown configuration"):
+        CellMNN(prepared, not_a_field=1)
+    with pytest.raises(ConfigError, match="gamma"):
+        CellMNN(prepared, gamma=2.0)
+    bad = tmp_path / "bad.pt"
+    bad.write_text("not a model")
+    with pytest.raises(InputError, match="not a readable grn_mnn model"):
+        CellMNN.load(bad)
+    with pytest.raises(InputError, match="does not exist"):
+        CellMNN.load(tmp_path / "missing.pt")
+    with pytest.raises(InputError, match="not been prepared"):
+        CellMNN(sim.copy().__class__(sim.X))

@@ -1,0 +1,165 @@
+"""Tests of grn_mnn.simulate: the Hill-network simulator and the low-rank linear system."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.linalg import expm
+
+from grn_mnn import datasets
+from grn_mnn.errors import ConfigError
+from grn_mnn.simulate import simulate, simulate_linear
+
+
+def _time_means(adata, x=None) -> np.ndarray:
+    x = np.asarray(adata.X if x is None else x, dtype=float)
+    t = adata.obs["time"].to_numpy()
+    return np.array([x[t == v].mean(axis=0) for v in np.unique(t)])
+
+
+def test_reexported_from_datasets_and_imports_only_errors():
+    assert datasets.simulate is simulate and datasets.simulate_linear is simulate_linear
+    tree = ast.parse(Path(__file__).parents[1].joinpath("grn_mnn", "simulate.py").read_text())
+    local = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level > 0}
+    assert local == {"errors"}
+
+
+def test_simulate_shape_time_and_moving_means():
+    a = simulate(n_genes=12, cells_per_time=40, n_timepoints=4, seed=1)
+    assert a.shape == (160, 12)
+    assert a.obs["time"].dtype == np.float64
+    np.testing.assert_allclose(np.unique(a.obs["time"]), [0.0, 10 / 3, 20 / 3, 10.0])
+    assert a.uns["time_unit"] == "hours" and a.uns["species"] == "simulated"
+    assert list(a.var_names[:4]) == ["TF1", "TF2", "TF3", "TF4"] and a.var_names[4] == "G1"
+    assert a.X.dtype == np.float32 and (a.X >= 0).all()
+    means = _time_means(a)
+    within = np.asarray(a.X[a.obs["time"].to_numpy() == 0]).std(axis=0).mean()
+    assert np.abs(means[-1] - means[0]).mean() > 5 * within
+    assert (np.linalg.norm(np.diff(means, axis=0), axis=1) > 0.05).all()  # moves at every step
+
+
+def test_true_network_structure():
+    a = simulate(n_genes=15, n_regulators=5, edges_per_target=3, cells_per_time=5, seed=2)
+    net = a.uns["true_network"]
+    assert {"source", "target", "weight", "sign", "mode"} <= set(net.columns)
+    assert len(net) == 15 * 3
+    assert (net["source"] != net["target"]).all()
+    assert not net.duplicated(["source", "target"]).any()
+    assert net.groupby("target").size().eq(3).all() and net["target"].nunique() == 15
+    assert set(net["source"]) <= {f"TF{i}" for i in range(1, 6)}
+    assert set(net["sign"]) == {-1, 1}
+    assert (np.sign(net["weight"]) == net["sign"]).all()
+    assert (net["mode"] == np.where(net["sign"] > 0, "Activation", "Repression")).all()
+    assert a.var["regulator"].sum() == 5
+
+
+def test_data_follow_the_returned_network():
+    """Near steady state (no noise) the Hill ODE of the returned table has ~zero residual."""
+    a = simulate(n_genes=10, cells_per_time=20, n_timepoints=2, t_max=40.0, noise=0.0, seed=3)
+    x = np.asarray(a.layers["latent"][a.obs["time"].to_numpy() == 40.0], dtype=float)
+    sim = a.uns["simulation"]
+    genes = list(a.var_names)
+
+    def residual(net) -> float:
+        prod = np.tile(sim["basal"], (len(x), 1))
+        prod[:, genes.index("TF1")] += sim["input_max"]
+        for r in net.itertuples():
+            xs = x[:, genes.index(r.source)] ** r.hill
+            kn = r.K**r.hill
+            h = xs / (kn + xs) if r.sign > 0 else kn / (kn + xs)
+            prod[:, genes.index(r.target)] += abs(r.weight) * h
+        return float(np.abs(prod - sim["decay"] * x).mean() / prod.mean())
+
+    net = a.uns["true_network"]
+    flipped = net.assign(sign=-net["sign"])
+    assert residual(net) < 0.05
+    assert residual(flipped) > 4 * residual(net)
+
+
+def test_seeded_reproducibility():
+    kw = {"n_genes": 8, "cells_per_time": 10, "n_timepoints": 3}
+    a, b, c = simulate(seed=5, **kw), simulate(seed=5, **kw), simulate(seed=6, **kw)
+    np.testing.assert_array_equal(a.X, b.X)
+    assert a.uns["true_network"].equals(b.uns["true_network"])
+    assert not np.array_equal(a.X, c.X)
+    assert not a.uns["true_network"].equals(c.uns["true_network"])
+
+
+def test_counts_are_nonnegative_integers():
+    a = simulate(n_genes=10, cells_per_time=30, counts=True, library_size=1500, seed=4)
+    x = np.asarray(a.X)
+    assert (x >= 0).all() and np.array_equal(x, np.round(x)) and x.max() > 30
+    assert np.median(x.sum(axis=1)) == pytest.approx(1500, rel=0.2)
+    # the counts still carry the simulated expression
+    rel = a.layers["latent"] / a.layers["latent"].sum(axis=1, keepdims=True)
+    frac = x / x.sum(axis=1, keepdims=True)
+    assert np.corrcoef(rel.ravel(), frac.ravel())[0, 1] > 0.8
+
+
+def test_branching_lineages_diverge():
+    a = simulate(n_genes=12, cells_per_time=60, branching=True, seed=7)
+    lin = a.obs["lineage"].to_numpy()
+    t = a.obs["time"].to_numpy()
+    assert set(lin) == {"A", "B"}
+    assert ((t == 10.0) & (lin == "A")).sum() == ((t == 10.0) & (lin == "B")).sum() == 30
+    x = np.asarray(a.X, dtype=float)
+
+    def gap(v: float) -> float:
+        return float(
+            np.linalg.norm(x[(t == v) & (lin == "A")].mean(0) - x[(t == v) & (lin == "B")].mean(0))
+        )
+
+    assert gap(10.0) > 0.5 and gap(10.0) > 5 * gap(0.0)
+
+
+def test_simulate_rejects_bad_settings():
+    with pytest.raises(ConfigError, match="n_regulators"):
+        simulate(n_genes=10, n_regulators=2, edges_per_target=2)
+    for kw in ({"n_genes": 2}, {"noise": -1.0}, {"dt": 0}, {"n_timepoints": 1}, {"seed": 1.5}):
+        with pytest.raises(ConfigError):
+            simulate(**kw)
+
+
+def test_linear_operator_is_low_rank_in_span():
+    a = simulate_linear(n_genes=12, rank=3, seed=0)
+    J, B, U = a.uns["true_operator"], a.uns["latent_operator"], a.uns["basis"]
+    assert J.shape == (12, 12) and B.shape == (3, 3) and U.shape == (12, 3)
+    np.testing.assert_allclose(U.T @ U, np.eye(3), atol=1e-12)
+    assert np.linalg.matrix_rank(J) == 3
+    off = np.eye(12) - U @ U.T
+    np.testing.assert_allclose(off @ J, 0, atol=1e-12)
+    np.testing.assert_allclose(J @ off, 0, atol=1e-12)
+    np.testing.assert_allclose(J, U @ B @ U.T, atol=1e-12)
+    eig = np.linalg.eigvals(B)
+    assert (eig.real >= -1).all() and (eig.real <= 0.2).all()
+
+
+def test_linear_data_lie_in_the_subspace_and_follow_expm():
+    a = simulate_linear(n_genes=10, rank=4, cells_per_time=400, seed=1)
+    U, B, mu = a.uns["basis"], a.uns["latent_operator"], a.uns["gene_mean_true"]
+    x = np.asarray(a.X)
+    assert (mu > 0).all() and (x >= 0).all()
+    dev = x - mu
+    np.testing.assert_allclose(dev - dev @ U @ U.T, 0, atol=1e-10)
+    np.testing.assert_allclose(dev, a.obsm["X_latent"] @ U.T, atol=1e-10)
+    m0 = a.uns["simulation"]["m0"]
+    z_means = _time_means(a, a.obsm["X_latent"])
+    for zt, t in zip(z_means, np.unique(a.obs["time"]), strict=True):
+        assert np.linalg.norm(zt - expm(B * t) @ m0) < 0.15
+    assert np.linalg.norm(z_means[-1] - z_means[0]) > 1.0
+
+
+def test_linear_noise_and_seed():
+    a = simulate_linear(seed=2, noise=0.1)
+    b = simulate_linear(seed=2, noise=0.1)
+    np.testing.assert_array_equal(a.X, b.X)
+    dev = np.asarray(a.X) - a.uns["gene_mean_true"]
+    U = a.uns["basis"]
+    rms_off = np.sqrt(((dev - dev @ U @ U.T) ** 2).mean())  # noise outside span(U)
+    assert rms_off == pytest.approx(0.1 * np.sqrt(1 - 3 / 12), rel=0.1)
+    assert not np.array_equal(simulate_linear(seed=3).X, simulate_linear(seed=2).X)
+    with pytest.raises(ConfigError):
+        simulate_linear(n_genes=4, rank=5)
