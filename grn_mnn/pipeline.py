@@ -159,9 +159,9 @@ def run(
         key_added=None,
     )
     files["edges"] = str(write_csv(out / "edges.csv", edges[["source", "target", "weight"]]))
-    files["edges_by_time"] = str(
-        write_csv(out / "edges_by_time.csv", by_time[["source", "target", "weight", "time"]])
-    )
+    slim = by_time[["source", "target", "weight", "time"]].copy()
+    slim["time"] = slim["time"].map(lambda v: repr(float(v)))  # exact times, not %.6g
+    files["edges_by_time"] = str(write_csv(out / "edges_by_time.csv", slim))
 
     # ------------------------------------------------------------------ score
     scores, ref = None, None

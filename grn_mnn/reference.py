@@ -63,7 +63,7 @@ _MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
 _DATE = re.compile(
     rf"^(?:(\d{{1,2}})-({_MONTHS})[a-z]*(?:-\d{{2,4}})?|({_MONTHS})[a-z]*-(\d{{1,2}}))$", re.I
 )
-_SCIENTIFIC = re.compile(r"^\d+(?:\.\d+)?E[+-]?\d+$", re.I)
+_SCIENTIFIC = re.compile(r"^\d(?:\.\d+)?E[+-]\d+$", re.I)  # 2.31E+13, not 2310009E13
 _SEPTINS = {*range(1, 13), 14}  # SEPTIN1-12, 14 (human and mouse)
 _MARCHFS = set(range(1, 12))  # MARCHF1-11
 _LEGACY = [
@@ -240,7 +240,9 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, str, list[str]]:
         mode = _parse_mode(fields[2], path, lineno) if use_mode and len(fields) > 2 else "Unknown"
         rows.append((fields[0], fields[1], mode))
     if not rows:
-        raise ReferenceNetworkError(f"reference file {path} has a header but no edges; " + FORMAT_HELP)
+        raise ReferenceNetworkError(
+            f"reference file {path} has a header but no edges; " + FORMAT_HELP
+        )
     return pd.DataFrame(rows, columns=["tf", "target", "mode"]), fmt, notes
 
 
@@ -483,11 +485,11 @@ def restrict(reference: Reference, genes: Sequence[str]) -> Reference:
     inside = np.array([a in keys and b in keys for a, b in zip(tf, tg, strict=True)], bool)
     if not inside.any():
         example = ", ".join(map(str, list(genes)[:3]))
+        ref_example = ", ".join(reference.edges["tf"].head(3)) or "-"
         raise ReferenceNetworkError(
             f"no edge of reference {reference.name} (species {reference.species or 'unknown'}, "
-            f"{reference.n_edges} edges, e.g. {reference.edges['tf'].iloc[0] if reference.n_edges else '-'}"
-            f") has both genes among the data's {len(keys)} genes (e.g. {example}): "
-            + _diagnose(reference, genes)
+            f"{reference.n_edges} edges, TFs e.g. {ref_example}) has both genes among the "
+            f"data's {len(keys)} genes (e.g. {example}): " + _diagnose(reference, genes)
         )
     edges = reference.edges[inside].copy()
     edges["tf"] = [keys[k] for k in tf[inside]]

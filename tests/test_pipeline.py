@@ -35,7 +35,7 @@ def test_run_writes_every_output(sim, reference_file, tmp_path):
     assert len(edges) == n * (n - 1)  # all ordered pairs, no self-loops
     assert (edges["source"] != edges["target"]).all()
     assert edges["weight"].abs().is_monotonic_decreasing
-    by_time = pd.read_csv(out / "edges_by_time.csv")
+    by_time = pd.read_csv(out / "edges_by_time.csv", float_precision="round_trip")
     assert sorted(by_time["time"].unique()) == sorted(sim.obs["time"].unique())
     g = nx.read_graphml(out / "network.graphml")
     assert g.number_of_edges() > 0

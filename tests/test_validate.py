@@ -1,0 +1,235 @@
+"""score(): the scores.json layout, known answers, baselines and edge-file errors."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from grn_mnn import validate
+from grn_mnn._io import write_json
+from grn_mnn.errors import InputError, ReferenceNetworkError
+from grn_mnn.reference import load_reference
+
+GENES = ["T1", "T2", "T3", "g1", "g2", "g3", "g4", "g5", "g6", "g7"]
+REF_TSV = (
+    "TF\tTarget\tMode\n"
+    "T1\tg1\tActivation\n"
+    "T1\tg2\tRepression\n"
+    "T1\tg3\tUnknown\n"
+    "T2\tg1\tRepression\n"
+    "T2\tg4\tActivation\n"
+    "T2\tT1\tActivation\n"
+    "T3\tg5\tActivation\n"
+    "T3\tg5\tRepression\n"  # conflicting: link task only
+    "X9\tg1\tActivation\n"  # TF not in the data
+)
+N_CAND = 3 * 9  # sources T1-T3, 10 targets, no self-loops
+N_TRUE = 7
+
+
+@pytest.fixture
+def ref(tmp_path):
+    p = tmp_path / "ref.tsv"
+    p.write_text(REF_TSV)
+    return load_reference(p)
+
+
+def truth(ref):
+    e = ref.edges[ref.edges["tf"] != "X9"]
+    return pd.DataFrame(
+        {"source": e["tf"], "target": e["target"], "weight": np.where(e["sign"] == 0, 1, e["sign"])}
+    )
+
+
+def data(seed=0):
+    rng = np.random.default_rng(seed)
+    times = np.repeat([0.0, 1.0, 2.0, 4.0], 10)
+    x = rng.normal(size=(40, len(GENES))) + times[:, None] * rng.normal(size=len(GENES))
+    return x, times
+
+
+def test_layout_has_every_key(ref):
+    x, t = data()
+    s = validate.score(truth(ref), ref, expression=x, genes=GENES, times=t, n_boot=20, n_random=5)
+    assert set(s) == {"reference", "methods", "settings"}
+    for k in (
+        "n_reference_edges",
+        "n_edges_in_data",
+        "n_tfs_in_data",
+        "n_targets_in_data",
+        "n_signed_edges_in_data",
+        "n_genes_data",
+        "cleaning",
+    ):
+        assert k in s["reference"]
+    assert list(s["methods"]) == ["cellmnn", "random", "pearson", "linear_ode"]
+    for name, block in s["methods"].items():
+        for key in ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "n_edges"):
+            assert key in block["sign"], (name, key)
+        for key in ("per_tf", "ci"):
+            assert key in block["sign"]
+        for key in ("auroc", "auprc", "auprc_ratio", "epr", "signed_epr", "n_true", "n_candidates"):
+            assert key in block["link"], (name, key)
+        assert "ci" in block["link"]
+    assert s["methods"]["random"]["link"]["expected"]["auroc"] == 0.5
+    assert "std" in s["methods"]["random"]["sign"]
+    assert s["settings"]["n_random"] == 5 and s["settings"]["n_boot"] == 20
+    assert s["settings"]["skipped_baselines"] == {}
+    json.dumps(s, default=float)  # serialisable
+
+
+def test_perfect_predictor(ref):
+    s = validate.score(truth(ref), ref, genes=GENES, baselines=(), n_boot=50)
+    m = s["methods"]["cellmnn"]
+    assert m["sign"]["accuracy"] == 1.0 and m["sign"]["balanced_accuracy"] == 1.0
+    assert m["sign"]["f1"] == 1.0
+    assert m["sign"]["n_edges"] == 5  # the conflicting pair is excluded from the sign task
+    lk = m["link"]
+    assert (lk["n_true"], lk["n_candidates"]) == (N_TRUE, N_CAND)
+    assert lk["auroc"] == 1.0 and lk["auprc"] == 1.0
+    assert lk["auprc_ratio"] == pytest.approx(N_CAND / N_TRUE)
+    assert lk["epr"] == pytest.approx(N_CAND / N_TRUE)
+    # signed EPR counts the 5 signed true edges with the right sign among the top 7
+    assert lk["signed_epr"] == pytest.approx(5 / 7 * N_CAND / N_TRUE)
+    assert lk["ci"]["auroc"] == [1.0, 1.0]
+    assert m["coverage"]["n_candidates_missing_weight_0"] == N_CAND - N_TRUE
+    assert s["reference"]["n_candidate_sources"] == 3
+
+
+def test_reversed_predictor(ref):
+    tr = truth(ref)
+    tr["weight"] = -0.1 * tr["weight"]  # every sign wrong, every true edge weak
+    others = [(a, b) for a in ("T1", "T2", "T3") for b in GENES if a != b]
+    false = pd.DataFrame(others, columns=["source", "target"])
+    false = false.merge(tr[["source", "target"]], how="left", indicator=True)
+    false = false[false["_merge"] == "left_only"].drop(columns="_merge").assign(weight=1.0)
+    s = validate.score(pd.concat([tr, false]), ref, genes=GENES, baselines=(), n_boot=0)
+    m = s["methods"]["cellmnn"]
+    assert m["sign"]["accuracy"] == 0.0 and m["link"]["auroc"] == 0.0
+    assert m["link"]["epr"] == 0.0
+    assert m["sign"]["ci"]["accuracy"] is None  # n_boot = 0
+
+
+def test_edge_absent_from_truth_is_not_counted(ref):
+    tr = truth(ref)
+    extra = pd.DataFrame({"source": ["T1"], "target": ["g6"], "weight": [50.0]})
+    s = validate.score(pd.concat([tr, extra]), ref, genes=GENES, baselines=(), n_boot=0)
+    lk = s["methods"]["cellmnn"]["link"]
+    assert lk["n_true"] == N_TRUE and lk["auprc"] < 1.0 and lk["auroc"] < 1.0
+    assert lk["epr"] == pytest.approx((6 / 7) * N_CAND / N_TRUE)
+
+
+def test_missing_edges_and_duplicates_are_counted(ref):
+    tr = truth(ref)
+    half = pd.concat([tr.iloc[:3], tr.iloc[:1].assign(weight=3.0)])  # duplicate -> averaged
+    outside = pd.DataFrame({"source": ["g1"], "target": ["g2"], "weight": [1.0]})
+    s = validate.score(pd.concat([half, outside]), ref, genes=GENES, baselines=(), n_boot=0)
+    cov = s["methods"]["cellmnn"]["coverage"]
+    assert cov["n_candidates_predicted"] == 3 and cov["n_edges_averaged_from_duplicates"] == 1
+    assert cov["n_rows_outside_candidates"] == 1
+    sign = s["methods"]["cellmnn"]["sign"]
+    assert sign["n_unpredicted"] == 3 and sign["accuracy"] == pytest.approx(2 / 5)
+
+
+def test_baselines_need_data_and_random_sits_at_chance(ref):
+    s = validate.score(truth(ref), ref, genes=GENES, n_random=200, n_boot=0)
+    assert set(s["methods"]) == {"cellmnn", "random"}
+    assert set(s["settings"]["skipped_baselines"]) == {"pearson", "linear_ode"}
+    r = s["methods"]["random"]
+    assert r["link"]["auroc"] == pytest.approx(0.5, abs=0.04)
+    assert r["link"]["auprc"] == pytest.approx(r["link"]["expected"]["auprc"], rel=0.1)
+    assert r["sign"]["accuracy"] == pytest.approx(0.5, abs=0.05)
+    x, t = data()
+    s = validate.score(truth(ref), ref, expression=x, genes=GENES, n_random=2, n_boot=0)
+    assert "pearson" in s["methods"] and "linear_ode" in s["settings"]["skipped_baselines"]
+
+
+def test_per_cell_majority_vote(ref):
+    signed = ref.signed()
+    signed = signed[signed["tf"] != "X9"].reset_index(drop=True)
+    n_e = len(signed)
+    values = np.tile(signed["sign"].to_numpy(float), (6, 1))
+    values[:2] *= -1  # 2 of 6 cells wrong: the majority is still right
+    active = np.ones((6, n_e), bool)
+    active[:, 0] = False  # no active cell: excluded
+    per_cell = {"values": values, "active": active, "edges": signed[["tf", "target"]]}
+    s = validate.score(truth(ref), ref, genes=GENES, baselines=(), n_boot=10, per_cell=per_cell)
+    v = s["methods"]["cellmnn"]["sign_per_cell"]
+    assert v["accuracy"] == 1.0 and v["n_edges"] == n_e - 1
+    assert v["n_excluded_no_active_cell"] == 1
+    assert v["mean_fraction_correct_cells"] == pytest.approx(4 / 6)
+    assert "predicted" not in v  # arrays are not stored in scores.json
+    with pytest.raises(InputError, match="per_cell"):
+        validate.score(
+            truth(ref),
+            ref,
+            genes=GENES,
+            baselines=(),
+            per_cell={"values": values, "active": active},
+        )
+
+
+def test_no_overlap_raises(ref):
+    with pytest.raises(ReferenceNetworkError, match="no edge of reference"):
+        validate.score(truth(ref), ref, genes=["P", "Q", "R"], baselines=())
+
+
+def test_score_table_and_json_round_trip(ref, tmp_path):
+    x, t = data()
+    s = validate.score(truth(ref), ref, expression=x, genes=GENES, times=t, n_boot=20, n_random=3)
+    per_cell = {"values": np.ones((2, 5)), "active": np.ones((2, 5), bool), "true_sign": np.ones(5)}
+    s2 = validate.score(truth(ref), ref, genes=GENES, n_boot=5, n_random=2, per_cell=per_cell)
+    tab = validate.score_table(s)
+    assert list(tab.index) == ["cellmnn", "random", "random (expected)", "pearson", "linear_ode"]
+    for col in ("sign_acc", "bal_acc", "f1", "auroc", "auprc_ratio", "epr", "auroc_ci"):
+        assert col in tab.columns
+    assert tab.loc["cellmnn", "sign_acc"] == 1.0 and tab.loc["cellmnn", "auroc_ci"].startswith("[")
+    write_json(tmp_path / "scores.json", s2)
+    back = json.loads((tmp_path / "scores.json").read_text())
+    tab2 = validate.score_table(back)
+    assert "cellmnn (per-cell vote)" in tab2.index
+    assert math.isnan(tab2.loc["cellmnn (per-cell vote)", "auroc"])
+    with pytest.raises(InputError):
+        validate.score_table({"nope": 1})
+
+
+def test_score_edges_file(ref, tmp_path):
+    p = tmp_path / "edges.csv"
+    truth(ref).to_csv(p, index=False)
+    s = validate.score_edges_file(p, ref, genes=GENES, n_boot=0, n_random=2)
+    assert "input" in s["methods"] and s["methods"]["input"]["sign"]["accuracy"] == 1.0
+    ref_path = tmp_path / "ref.tsv"
+    s = validate.score_edges_file(p, str(ref_path), n_boot=0, n_random=2)  # spec as a path
+    assert s["reference"]["n_genes_data"] == len(set(truth(ref)[["source", "target"]].stack()))
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("", "is empty"),
+        ("source,target\nT1,g1\n", r"lacks column\(s\) \['weight'\]"),
+        ("source,target,weight\nT1,g1,0.5\nT1,g2,strong\n", "first at line 3"),
+        ("source,target,weight\nT1,g1,nan\n", "not finite"),
+        ("source,target,weight\n", "no rows"),
+    ],
+)
+def test_malformed_edge_files(ref, tmp_path, text, match):
+    p = tmp_path / "bad.csv"
+    p.write_text(text)
+    with pytest.raises(InputError, match=match) as err:
+        validate.score_edges_file(p, ref, genes=GENES)
+    assert "bad.csv" in str(err.value)
+    with pytest.raises(InputError, match="does not exist"):
+        validate.score_edges_file(tmp_path / "none.csv", ref)
+
+
+def test_argument_errors(ref):
+    x, t = data()
+    with pytest.raises(InputError, match="unknown baseline"):
+        validate.score(truth(ref), ref, baselines=("scenic",))
+    with pytest.raises(InputError, match="without genes"):
+        validate.score(truth(ref), ref, expression=x)
+    with pytest.raises(InputError, match="lacks column"):
+        validate.score(truth(ref).drop(columns="weight"), ref)
