@@ -207,7 +207,8 @@ def run(
     ).items():
         files[f"networks/{k}"] = str(v)
     if plots:
-        files.update(_plots(out, model, by_time, scores))
+        curves = _pr_curves(adata, edges, ref) if ref is not None and scores is not None else None
+        files.update(_plots(out, model, by_time, scores, curves))
 
     # ------------------------------------------------------------------ manifest
     manifest = {
@@ -307,7 +308,13 @@ def _node_attrs(adata: AnnData, ref: Any) -> pd.DataFrame:
     )
 
 
-def _plots(out: Path, model: CellMNN, by_time: pd.DataFrame, scores: dict | None) -> dict[str, str]:
+def _plots(
+    out: Path,
+    model: CellMNN,
+    by_time: pd.DataFrame,
+    scores: dict | None,
+    curves: dict | None = None,
+) -> dict[str, str]:
     from . import pl
 
     files = {}
@@ -320,11 +327,31 @@ def _plots(out: Path, model: CellMNN, by_time: pd.DataFrame, scores: dict | None
         )
         if scores is not None:
             files["plot_scores"] = str(pl.plot_scores(scores, out / "plots" / "scores.png"))
+        if curves:
+            files["plot_pr"] = str(pl.plot_pr_curves(curves, out / "plots" / "pr_curves.png"))
     except GrnMnnError:
         raise
     except Exception as exc:  # a figure must never lose the run's results
         print(f"warning: plotting failed ({type(exc).__name__}: {exc})", file=sys.stderr)
     return files
+
+
+def _pr_curves(adata: AnnData, edges: pd.DataFrame, ref: Any) -> dict[str, tuple]:
+    """(y_true, y_score) of the link task for Cell-MNN and the baselines (same candidates)."""
+    from . import baselines, pp, validate
+
+    genes = list(adata.uns["grn_mnn"]["genes"])
+    expr = pp.get_expression(adata)
+    times = adata.obs[pp.TIME_COL].to_numpy()
+    tfs = {str(t).upper() for t in ref.edges["tf"]}
+    src = [g for g in genes if g.upper() in tfs]
+    tables = {
+        "cellmnn": edges,
+        "pearson": baselines.pearson(expr, genes, times, sources=src),
+        "linear_ode": baselines.linear_ode(expr, genes, times, sources=src),
+        "random": baselines.random(expr, genes, times, sources=src),
+    }
+    return {k: validate.link_labels(v, ref, genes) for k, v in tables.items()}
 
 
 def _summary(adata, model, edges, scores, out, manifest) -> str:

@@ -471,3 +471,21 @@ def score_table(scores: Mapping[str, Any]) -> pd.DataFrame:
             exp = {t: block.get(t, {}).get("expected", {}) for t in ("sign", "link")}
             add("random (expected)", exp, ci=False)
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("method")
+
+
+def link_labels(
+    edges: pd.DataFrame,
+    reference: Reference | str | os.PathLike,
+    genes: Sequence[str],
+    species: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and scores of the link task's candidate edges, for precision-recall curves.
+
+    Returns ``(y_true, y_score)`` over the same candidate set as :func:`score` (sources = the
+    reference TFs with an edge in the data, targets = the data's genes, no self-loops);
+    ``y_score`` is ``|weight|`` with 0 for candidates missing from ``edges``.
+    """
+    sub = restrict(load_reference(reference, species=species), genes)
+    cands = _Candidates(sub, genes)
+    mat, _ = cands.matrix(edges)
+    return cands.y[cands.cand], np.abs(mat[cands.cand])

@@ -46,6 +46,8 @@ def test_run_writes_every_output(sim, reference_file, tmp_path):
     assert manifest["version"] and manifest["config"]["max_epochs"] == FAST["max_epochs"]
     assert manifest["outputs"]["edges"]["sha256"]
     assert (out / "networks").is_dir()
+    for png in ("scores.png", "pr_curves.png", "heatmap.png", "training.png"):
+        assert (out / "plots" / png).stat().st_size > 1000, png
     assert res.summary
 
 
