@@ -45,6 +45,11 @@ class MNNConfig:
         Laplace kernel bandwidth: k(x, y) = exp(-||x - y||_1 / (d * sigma)).
     lambda_kin
         Weight of the kinetic penalty mean ||A z||^2.
+    kinetic_path_points
+        ``0`` (the paper): the kinetic penalty is mean ||A z||^2 at the start cells. ``m > 0``:
+        it is the time-averaged squared speed ||A z(s)||^2 along each start cell's propagated
+        path to the next training time point (midpoint rule, m points per path step), the
+        Benamou-Brenier action, which favours constant-speed paths between snapshots.
     lambda_inv
         Weight of the invertibility penalty 1 / (|det P| + 1e-4) (eigen only).
     lr, weight_decay
@@ -87,6 +92,7 @@ class MNNConfig:
     gamma: float = 0.1
     sigma: float = 1.0
     lambda_kin: float = 0.1
+    kinetic_path_points: int = 0
     lambda_inv: float = 1e-3
     lr: float = 2e-4
     weight_decay: float = 1e-5
@@ -136,6 +142,10 @@ class MNNConfig:
         )
         need(0 < self.gamma <= 1, f"gamma must be in (0, 1], got {self.gamma}")
         need(self.sigma > 0, f"sigma must be > 0, got {self.sigma}")
+        need(
+            isinstance(self.kinetic_path_points, int) and 0 <= self.kinetic_path_points <= 64,
+            f"kinetic_path_points must be an integer in 0..64, got {self.kinetic_path_points!r}",
+        )
         need(self.lambda_kin >= 0 and self.lambda_inv >= 0, "penalty weights must be >= 0")
         need(self.lr > 0 and self.weight_decay >= 0, "lr must be > 0 and weight_decay >= 0")
         need(

@@ -109,22 +109,34 @@ class CellMNNModule(nn.Module):
         t1: torch.Tensor,
         ds: torch.Tensor | None = None,
         a0: torch.Tensor | None = None,
-    ) -> torch.Tensor:
+        energy_points: int = 0,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Advance z0 from t0 to t1 (per cell) with z(t1) = expm(A (t1 - t0)) z0.
 
         With ``n_steps_path > 1`` the interval is cut into equal steps and A is recomputed at
         the start of each step (piecewise-constant operator along the path).
         ``a0`` optionally supplies the operator at (z0, t0) to avoid recomputing it.
+        With ``energy_points = m > 0`` also return, per cell, the time-averaged squared speed
+        along the path, ``mean_s ||A z(s)||^2`` by the midpoint rule with m points per step
+        (the velocity is the one the flow actually uses: A of the current step at z(s)).
         """
         k = self.n_steps_path
         dt = ((t1 - t0) / self.time_scale).to(z0.dtype) / k
         z, t = z0, t0
+        energy = z0.new_zeros(z0.shape[0])
         for step in range(k):
             a = a0 if (step == 0 and a0 is not None) else self.operator(z, t, ds)
+            for q in range(energy_points):
+                frac = (q + 0.5) / energy_points
+                zq = torch.bmm(
+                    torch.linalg.matrix_exp(a * (frac * dt).reshape(-1, 1, 1)), z.unsqueeze(-1)
+                )
+                vq = torch.bmm(a, zq).squeeze(-1)
+                energy = energy + (vq * vq).sum(dim=1) / (energy_points * k)
             m = torch.linalg.matrix_exp(a * dt.reshape(-1, 1, 1))
             z = torch.bmm(m, z.unsqueeze(-1)).squeeze(-1)
             t = t + (t1 - t0) / k
-        return z
+        return (z, energy) if energy_points else z
 
     def forward(
         self,
@@ -133,13 +145,23 @@ class CellMNNModule(nn.Module):
         ds: torch.Tensor,
         pair_cell: torch.Tensor,
         t1: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        energy_points: int = 0,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
         """Everything one training batch needs from the parameters, in one call (so that
-        DistributedDataParallel sees it): operators at the start cells (A, P) and the start
-        cells ``pair_cell`` propagated to the times ``t1``."""
+        DistributedDataParallel sees it): operators at the start cells (A, P), the start
+        cells ``pair_cell`` propagated to the times ``t1`` and, with ``energy_points > 0``,
+        the time-averaged squared speed along each of those paths (else None)."""
         a0, p0 = self.operator_parts(z0, t0, ds)
-        z1 = self.propagate(z0[pair_cell], t0[pair_cell], t1, ds[pair_cell], a0=a0[pair_cell])
-        return a0, p0, z1
+        out = self.propagate(
+            z0[pair_cell],
+            t0[pair_cell],
+            t1,
+            ds[pair_cell],
+            a0=a0[pair_cell],
+            energy_points=energy_points,
+        )
+        z1, energy = out if energy_points else (out, None)
+        return a0, p0, z1, energy
 
     def velocity(
         self, z: torch.Tensor, t: torch.Tensor, ds: torch.Tensor | None = None

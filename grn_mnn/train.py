@@ -11,7 +11,9 @@ except the last and ``batch_target_cells`` cells of every training time point as
 population. Every start cell is propagated to every later training time point and the loss is
 
 The fit term is the mean over start time points s of sum_{j>s} gamma^(j-s-1) MMD^2(Z_s->j, Z_j),
-plus lambda_kin * mean ||A z||^2 (+ lambda_inv * mean 1/(|det P| + 1e-4) for the eigen form).
+plus lambda_kin * mean ||A z||^2 at the start cells (or, with ``kinetic_path_points > 0``, the
+time-averaged squared speed along every start cell's path to the next training time point)
+(+ lambda_inv * mean 1/(|det P| + 1e-4) for the eigen form).
 """
 
 from __future__ import annotations
@@ -199,7 +201,7 @@ def batch_loss(
     tgt_np = np.concatenate(tgt_ix)
     ci = torch.from_numpy(cell_ix_np).to(device)
     t1 = torch.from_numpy(times[tgt_np].astype(np.float32)).to(device)
-    a0, p0, z1 = net(z0, t0, ds, ci, t1)
+    a0, p0, z1, energy = net(z0, t0, ds, ci, t1, cfg.kinetic_path_points)
     if not torch.isfinite(z1).all():
         raise TrainingError(
             "propagation produced NaN/inf (matrix exponential overflow); lower "
@@ -217,7 +219,11 @@ def batch_loss(
             pred = z1[torch.from_numpy(sel).to(device)]
             fit = fit + cfg.gamma ** (j - s - 1) * mmd2(pred, target, cfg.sigma)
     fit = fit / n_groups
-    kin = kinetic(a0, z0)
+    if energy is None:
+        kin = kinetic(a0, z0)
+    else:  # time-averaged squared speed along each start cell's path to the next time point
+        nxt = torch.from_numpy(np.flatnonzero(tgt_np == g_pairs + 1)).to(device)
+        kin = energy[nxt].mean()
     total = fit + cfg.lambda_kin * kin
     inv = z0.new_zeros(())
     if p0 is not None and cfg.lambda_inv > 0:
