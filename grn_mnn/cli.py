@@ -101,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=".h5ad/.zarr/.csv (default: bundled "
         "human iPSC -> hepatocyte time course, Camp et al. 2017)",
     )
+    r.add_argument(
+        "--dataset",
+        default=None,
+        help="a bundled data set instead of --input: hepatocyte_camp2017 (default), "
+        "mesc_hayashi2018, hesc_chu2016, mesc_scode_hayashi",
+    )
     r.add_argument("--time-key", default="time", help="obs column with real times")
     r.add_argument(
         "--time-order",
@@ -168,8 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_run(ns: argparse.Namespace) -> None:
     from .pipeline import RUN_N_PCS, run
 
+    if ns.input and ns.dataset:
+        raise InputError("give either --input FILE or --dataset NAME, not both")
     run(
-        ns.input,
+        ns.input or ns.dataset,
         time_key=ns.time_key,
         out=ns.out,
         reference=ns.reference,

@@ -47,13 +47,23 @@ class RunResult:
     summary: str = ""
 
 
-def load_default() -> tuple[AnnData, str, str]:
-    """The bundled default data: (AnnData, its source file, reference spec)."""
+#: bundled data sets `run` can take by name, with their reference
+BUNDLED = {
+    "hepatocyte_camp2017": ("timecourses/hHEP_Camp2017/ExpressionData.csv.gz", "trrust-human"),
+    "mesc_hayashi2018": ("timecourses/mESC_Hayashi2018/ExpressionData.csv.gz", "trrust-mouse"),
+    "hesc_chu2016": ("scode/hESC_DE_Chu2016/data.txt", "trrust-human"),
+    "mesc_scode_hayashi": ("scode/mESC_PrE_Hayashi/exp_train.txt", "trrust-mouse"),
+}
+
+
+def load_bundled(name: str = "hepatocyte_camp2017") -> tuple[AnnData, str, str]:
+    """A bundled time course by name: (AnnData, its source file, reference spec)."""
     from . import datasets
 
-    adata = datasets.hepatocyte_camp2017()
-    src = datasets.data_dir() / "timecourses" / "hHEP_Camp2017" / "ExpressionData.csv.gz"
-    return adata, str(src), "trrust-human"
+    if name not in BUNDLED:
+        raise InputError(f"unknown bundled data set {name!r}; choose one of {sorted(BUNDLED)}")
+    rel, ref = BUNDLED[name]
+    return getattr(datasets, name)(), str(datasets.data_dir() / rel), ref
 
 
 def _log(quiet: bool, msg: str) -> None:
@@ -86,7 +96,8 @@ def run(
     Parameters
     ----------
     input
-        ``.h5ad``/``.zarr``/``.csv`` path or AnnData; ``None`` = bundled hepatocyte data.
+        ``.h5ad``/``.zarr``/``.csv`` path, AnnData, the name of a bundled data set
+        (:data:`BUNDLED`), or ``None`` = the bundled hepatocyte time course.
     time_key
         ``obs`` column with each cell's time in real units.
     out
@@ -109,8 +120,8 @@ def run(
     t_all = time.perf_counter()
     out = prepare_outdir(out, overwrite or resume, RESULT_MARKERS)
     # ------------------------------------------------------------------ input
-    if input is None:
-        adata, src, default_ref = load_default()
+    if input is None or (isinstance(input, str) and input in BUNDLED):
+        adata, src, default_ref = load_bundled(input or "hepatocyte_camp2017")
         time_key = "time"
     elif isinstance(input, AnnData):
         adata, src, default_ref = input, None, "auto"

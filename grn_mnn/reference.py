@@ -373,7 +373,7 @@ def load_reference(spec: str | Path | Reference, species: str | None = None) -> 
                 f"the bundled TRRUST {ref_species} table has unrecognised modes; restore "
                 "data/trrust from the repository"
             )
-        if species is not None and species != ref_species:
+        if species in ("human", "mouse") and species != ref_species:
             notes.append(
                 f"reference is {low} but the data's species is {species!r}; symbols are "
                 f"matched case-insensitively, consider 'trrust-{species}'"

@@ -97,3 +97,15 @@ def test_interrupt_then_resume_matches_uninterrupted(sim_h5ad, tmp_path):
     p = _cli("run", "--out", str(cut), "--resume", *common)
     assert p.wait(timeout=300) == 0, p.stderr.read()
     assert (full / "edges.csv").read_bytes() == (cut / "edges.csv").read_bytes()
+
+
+def test_run_on_bundled_dataset_scores_against_its_species(tmp_path):
+    import json
+
+    out = tmp_path / "m"
+    assert main(["run", "--dataset", "mesc_scode_hayashi", "--out", str(out), "--n-pcs", "4",
+                 "--quiet", "--no-plots", *TINY]) == 0
+    scores = json.loads((out / "scores.json").read_text())
+    assert scores["reference"]["n_edges_in_data"] > 0
+    assert "trrust" in json.dumps(scores["reference"]).lower()
+    assert set(pd.read_csv(out / "edges_by_time.csv")["time"]) == {0.0, 12.0, 24.0, 48.0, 72.0}
