@@ -236,6 +236,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workdir", type=Path, default=None)
     p.add_argument("--out", type=Path, default=HERE / "results" / "training_scaling.json")
     p.add_argument("--table", action="store_true", help="print the markdown table of --out")
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the records of --out that this run does not re-measure",
+    )
     p.add_argument("--worker", choices=["cell-mnn", "exact-ot"], default=None)
     p.add_argument("--n-cells", type=int, default=None)
     p.add_argument("--n-pcs", type=int, default=None)
@@ -259,6 +264,13 @@ def main(argv: list[str] | None = None) -> None:
         tmp = tempfile.TemporaryDirectory(prefix="grn_mnn_bench_")
         args.workdir = Path(tmp.name)
     records = []
+    if args.merge and args.out.exists():
+        records = json.loads(args.out.read_text())
+
+    def key(r: dict) -> tuple:
+        return (r["method"], r["n_cells"], r["n_pcs"])
+
+    order = {m: i for i, m in enumerate(["cell-mnn", "exact-ot"])}
     for method in args.methods:
         extra = set(args.ot_extra_sizes) if method == "exact-ot" else set()
         sizes = sorted(set(args.sizes) | extra)
@@ -266,7 +278,8 @@ def main(argv: list[str] | None = None) -> None:
             for n in sizes:
                 rec = run_one(method, n, d, args)
                 rec["threads"] = 1
-                records.append(rec)
+                records = [r for r in records if key(r) != key(rec)] + [rec]
+                records.sort(key=lambda r: (order[r["method"]], r["n_pcs"], r["n_cells"]))
                 print(json.dumps(rec), flush=True)
                 write_json(args.out, records)
     if tmp is not None:

@@ -258,19 +258,12 @@ def _cmd_score(ns: argparse.Namespace) -> None:
 
 
 def _cmd_export(ns: argparse.Namespace) -> None:
-    import pandas as pd
-
     from . import export
     from ._io import prepare_outdir
+    from .validate import read_edges
 
     out = prepare_outdir(ns.out, ns.overwrite, ("network.graphml",))
-    path = Path(ns.edges)
-    if not path.exists():
-        raise InputError(f"edge file {path} does not exist")
-    try:
-        df = pd.read_csv(path)
-    except Exception as exc:
-        raise InputError(f"cannot read {path} as CSV: {exc}") from None
+    df = read_edges(ns.edges)
     if ns.top:
         key = ns.by if ns.by else None
         df = (

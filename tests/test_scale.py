@@ -81,6 +81,7 @@ def test_backed_h5ad_covariance_pca_equals_in_memory(sim, sim_h5ad, tmp_path):
     np.testing.assert_allclose(snap.t, ref.obs["grn_mnn_time"].to_numpy())
 
 
+@pytest.mark.filterwarnings("ignore:Writing zarr v2")
 def test_incremental_pca_on_zarr_matches_full_pca_subspace(tmp_path):
     from grn_mnn.simulate import simulate_linear
 
@@ -151,6 +152,7 @@ def test_training_on_disk_equals_training_in_memory(sim_h5ad, tmp_path):
         np.testing.assert_array_equal(on_disk[k].numpy(), in_mem[k].numpy())
 
 
+@pytest.mark.filterwarnings("ignore:Writing zarr v2")
 def test_training_from_zarr_latent(sim, tmp_path):
     sim = sim.copy()
     sim.uns.pop("true_network", None)
