@@ -1,0 +1,152 @@
+"""Leave-one-time-point-out interpolation benchmark: readers, OT-interpolate, runner, CLI."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+
+from grn_mnn import interpolation as gi
+from grn_mnn.config import MNNConfig
+from grn_mnn.errors import ConfigError, InputError
+from grn_mnn.train import SnapshotSampler
+
+FAST = {"max_epochs": 3, "steps_per_epoch": 2, "batch_start_cells": 16,
+        "batch_target_cells": 16, "width": 8, "depth": 1, "patience": 2}
+
+
+def _cloud(n_times: int = 4, n: int = 25, d: int = 3, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    t = np.repeat(np.arange(n_times, dtype=float), n)
+    x = rng.normal(size=(len(t), d)) * [5.0, 1.0, 0.2][:d] + t[:, None] * 2.0
+    return x, t
+
+
+def test_whitening_and_bundled_subset():
+    data = gi.read_benchmark(None, n_pcs=5)
+    assert data.z.shape == (2750, 5) and data.times.tolist() == [0, 1, 2, 3, 4]
+    np.testing.assert_allclose(data.z.mean(0), 0, atol=1e-5)
+    np.testing.assert_allclose(data.z.std(0), 1, atol=1e-5)
+    assert data.interior() == [1, 2, 3]
+    assert data.info["cells_per_time"][2.0] == 550
+
+
+def test_read_npz_with_pcs_and_string_labels(tmp_path):
+    x, t = _cloud()
+    labels = np.array([f"day{int(v)}" for v in t])
+    np.savez(tmp_path / "eb.npz", pcs=x, sample_labels=labels)
+    data = gi.read_benchmark(tmp_path / "eb.npz", n_pcs=2)
+    assert data.z.shape == (100, 2)
+    assert data.info["time_mapping"] == {"day0": 0.0, "day1": 1.0, "day2": 2.0, "day3": 3.0}
+    np.savez(tmp_path / "bad.npz", foo=x)
+    with pytest.raises(InputError, match="sample_labels"):
+        gi.read_benchmark(tmp_path / "bad.npz")
+    with pytest.raises(ConfigError, match="n-pcs"):
+        gi.read_benchmark(tmp_path / "eb.npz", n_pcs=9)
+
+
+def test_read_h5ad_embedding_and_genes(tmp_path):
+    x, t = _cloud(d=3)
+    a = ad.AnnData(np.abs(np.random.default_rng(0).normal(size=(100, 12))))
+    a.obs["day"] = t
+    a.obsm["X_pca"] = x
+    a.obsm["X_other"] = x[:, ::-1].copy()
+    a.write_h5ad(tmp_path / "op.h5ad")
+    d1 = gi.read_benchmark(tmp_path / "op.h5ad", n_pcs=3)
+    assert d1.info["time_key"] == "day" and d1.info["embedding"] == "obsm['X_pca']"
+    d2 = gi.read_benchmark(tmp_path / "op.h5ad", embedding="X_other", n_pcs=2)
+    np.testing.assert_allclose(d2.z[:, 0], d1.z[:, 2], atol=1e-6)
+    del a.obsm["X_pca"], a.obsm["X_other"]
+    a.obs["time"] = pd.Categorical(a.obs["day"].astype(int).astype(str))
+    a.write_h5ad(tmp_path / "genes.h5ad")
+    d3 = gi.read_benchmark(tmp_path / "genes.h5ad", time_key="time", n_pcs=4)
+    assert d3.z.shape == (100, 4) and "PCA" in d3.info["embedding"]
+    with pytest.raises(InputError, match="obsm"):
+        gi.read_benchmark(tmp_path / "genes.h5ad", embedding="X_umap")
+    with pytest.raises(InputError, match="time key"):
+        gi.read_benchmark(tmp_path / "genes.h5ad", time_key="nope")
+
+
+def test_ot_interpolate_translation_and_endpoints():
+    rng = np.random.default_rng(0)
+    x0 = rng.normal(size=(30, 2))
+    v = np.array([3.0, -1.0])
+    mid = gi.ot_interpolate(x0, x0 + v, 0.5, seed=0)
+    np.testing.assert_allclose(mid, x0 + v / 2, atol=1e-9)  # OT plan of a translate: identity
+    x1 = rng.normal(size=(30, 2))
+    np.testing.assert_allclose(gi.ot_interpolate(x0, x1, 0.0), x0)
+    end = gi.ot_interpolate(x0, x1, 1.0)
+    assert sorted(map(tuple, end.round(12))) == sorted(map(tuple, x1.round(12)))
+    # unequal sizes: partners are drawn from the plan rows
+    two = gi.ot_interpolate(np.array([[0.0], [10.0]]), np.array([[1.0], [2.0], [11.0], [12.0]]), 1)
+    assert two[0, 0] in (1.0, 2.0) and two[1, 0] in (11.0, 12.0)
+
+
+def test_holdout_task_uses_nearest_available_neighbours():
+    x, t = _cloud(n_times=5)
+    data = gi.BenchmarkData(x.astype(np.float32), t, "toy")
+    assert gi.holdout_task(data, 2) == (1.0, 2.0, 3.0, [2.0])
+    assert gi.holdout_task(data, 2, exclude=[1]) == (0.0, 2.0, 3.0, [1.0, 2.0])
+    with pytest.raises(ConfigError):
+        gi.holdout_task(data, 0)
+
+
+def test_runner_never_trains_on_the_holdout(monkeypatch):
+    x, t = _cloud(n_times=4)
+    data = gi.BenchmarkData(x.astype(np.float32), t, "toy", {"n_pcs": 3})
+    seen = []
+    orig = SnapshotSampler.__init__
+
+    def spy(self, *a, **k):
+        orig(self, *a, **k)
+        seen.append((self.holdout_times.tolist(), self.used_indices()))
+
+    monkeypatch.setattr(SnapshotSampler, "__init__", spy)
+    rep = gi.run_benchmark(data, MNNConfig(**FAST), holdouts=[1, 2], seeds=[0, 1], progress=False)
+    assert [h for h, _ in seen] == [[1.0], [1.0], [2.0], [2.0]]
+    for h, used in seen:
+        assert not np.isin(used, np.flatnonzero(t == h[0])).any()
+    recs = rep["results"]
+    assert len(recs) == 8 and {r["method"] for r in recs} == {"cellmnn", "ot_interpolate"}
+    for r in recs:
+        assert {"method", "holdout", "time", "seed", "w1", "mmd", "train_seconds"} <= set(r)
+        assert r["w1"] > 0 and r["n_pred"] == r["n_real"] == 25
+    s = {(e["method"], e["holdout"]): e for e in rep["summary"]}
+    w = [r["w1"] for r in recs if r["method"] == "cellmnn" and r["holdout"] == 2]
+    assert s[("cellmnn", 2)]["w1_mean"] == pytest.approx(np.mean(w))
+    assert s[("cellmnn", 2)]["w1_std"] == pytest.approx(np.std(w))
+    md = gi.to_markdown(rep)
+    assert "| 2 | 2 |" in md and "OT-interpolate" in md
+    with pytest.raises(ConfigError, match="interior"):
+        gi.run_benchmark(data, MNNConfig(**FAST), holdouts=[3], progress=False)
+
+
+def test_ensemble_averages_member_predictions():
+    x, t = _cloud(n_times=3)
+    data = gi.BenchmarkData(x.astype(np.float32), t, "toy")
+    cfg = MNNConfig(**FAST, n_pcs=3, last_layer_scale=1.0)
+    pred, _, fits = gi.cellmnn_predict(data, 1, cfg, ensemble=2)
+    members = [gi.push(f.module, data.z[t == 0], 0.0, 1.0) for f in fits]
+    assert len(fits) == 2 and not np.allclose(members[0], members[1])
+    np.testing.assert_allclose(pred, np.mean(members, axis=0), rtol=1e-6)
+
+
+def test_cli_writes_json_and_markdown(tmp_path):
+    path = Path(__file__).parents[1] / "validation" / "interpolation.py"
+    spec = importlib.util.spec_from_file_location("interp_cli", path)
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    x, t = _cloud(n_times=3)
+    np.savez(tmp_path / "toy.npz", pcs=x, sample_labels=t)
+    args = ["--input", str(tmp_path / "toy.npz"), "--n-pcs", "2", "--seeds", "0", "--quiet",
+            "--out", str(tmp_path / "res"), "--max-epochs", "2", "--width", "8", "--depth", "1",
+            "--ensemble", "1", "--preset", "paper"]
+    assert cli.main(args) == 0
+    rep = json.loads((tmp_path / "res" / "interpolation_toy.json").read_text())
+    assert [r["holdout"] for r in rep["results"]] == [1, 1]
+    assert rep["config"]["max_epochs"] == 2 and rep["config"]["n_pcs"] == 2
+    assert (tmp_path / "res" / "interpolation_toy.md").read_text().startswith("Leave-one")
+    assert cli.main(["--input", str(tmp_path / "missing.npz"), "--quiet"]) == 2

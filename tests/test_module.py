@@ -1,0 +1,101 @@
+"""The hypernetwork: one operator convention for propagation and extraction."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.linalg import expm
+
+from grn_mnn.config import MNNConfig
+from grn_mnn.module import CellMNNModule, invertibility_penalty
+
+
+def _module(parameterization: str, **kw) -> CellMNNModule:
+    torch.manual_seed(0)
+    cfg = MNNConfig(
+        n_pcs=4, parameterization=parameterization, width=16, depth=2, last_layer_scale=1.0, **kw
+    )
+    return CellMNNModule(4, cfg, time_scale=2.0).double()
+
+
+def _inputs(n=7):
+    g = torch.Generator().manual_seed(1)
+    z = torch.randn(n, 4, generator=g, dtype=torch.float64)
+    t0 = torch.rand(n, generator=g, dtype=torch.float64)
+    t1 = t0 + 0.5 + torch.rand(n, generator=g, dtype=torch.float64)
+    return z, t0, t1
+
+
+def test_eigen_operator_is_p_diag_lambda_p_inverse():
+    m = _module("eigen", max_op_norm=1e6)
+    z, t0, _ = _inputs()
+    a, p = m.operator_parts(z, t0)
+    out = m.net(m._inputs(z, t0, None)).detach().numpy()
+    for i in range(len(z)):
+        p_i = np.eye(4) + out[i, :16].reshape(4, 4)
+        lam = out[i, 16:]
+        ref = p_i @ np.diag(lam) @ np.linalg.inv(p_i)
+        np.testing.assert_allclose(p[i].detach().numpy(), p_i, atol=1e-10)
+        np.testing.assert_allclose(a[i].detach().numpy(), ref, rtol=1e-6, atol=1e-8)
+        # the eigenvalues of the operator used for dynamics are exactly lambda
+        np.testing.assert_allclose(
+            np.sort(np.linalg.eigvals(a[i].detach().numpy()).real), np.sort(lam), atol=1e-6
+        )
+    assert torch.isfinite(invertibility_penalty(p))
+
+
+def test_zero_eigenvalues_are_fixed():
+    m = _module("eigen", n_zero_eigs=2, max_op_norm=1e6)
+    z, t0, _ = _inputs()
+    a = m.operator(z, t0).detach().numpy()
+    for ai in a:
+        assert np.sum(np.abs(np.linalg.eigvals(ai)) < 1e-8) >= 2
+
+
+@pytest.mark.parametrize("parameterization", ["direct", "eigen"])
+def test_propagate_is_expm_of_the_extracted_operator(parameterization):
+    m = _module(parameterization)
+    z, t0, t1 = _inputs()
+    with torch.no_grad():
+        a = m.operator(z, t0).numpy()
+        got = m.propagate(z, t0, t1).numpy()
+    dt = ((t1 - t0) / 2.0).numpy()  # time_scale 2
+    for i in range(len(z)):
+        np.testing.assert_allclose(got[i], expm(a[i] * dt[i]) @ z[i].numpy(), rtol=1e-8)
+
+
+def test_path_energy_matches_midpoint_rule_and_leaves_endpoint_unchanged():
+    m = _module("direct")
+    z, t0, t1 = _inputs(5)
+    with torch.no_grad():
+        a = m.operator(z, t0).numpy()
+        end, energy = m.propagate(z, t0, t1, energy_points=3)
+        plain = m.propagate(z, t0, t1)
+    torch.testing.assert_close(end, plain)
+    dt = ((t1 - t0) / 2.0).numpy()
+    for i in range(len(z)):
+        speeds = [
+            np.sum((a[i] @ expm(a[i] * f * dt[i]) @ z[i].numpy()) ** 2) for f in (1 / 6, 1 / 2, 5 / 6)
+        ]
+        assert energy[i].item() == pytest.approx(np.mean(speeds), rel=1e-8)
+
+
+def test_multi_step_path_refreshes_the_operator():
+    cfg = MNNConfig(n_pcs=4, width=16, depth=2, last_layer_scale=1.0, n_steps_path=2)
+    torch.manual_seed(0)
+    m = CellMNNModule(4, cfg).double()
+    z, t0, t1 = _inputs(3)
+    with torch.no_grad():
+        a0 = m.operator(z, t0).numpy()
+        half = t0 + (t1 - t0) / 2
+        z_mid = np.stack([expm(a0[i] * (half - t0)[i].item()) @ z[i].numpy() for i in range(3)])
+        a1 = m.operator(torch.from_numpy(z_mid), half).numpy()
+        got = m.propagate(z, t0, t1).numpy()
+    ref = np.stack([expm(a1[i] * (t1 - half)[i].item()) @ z_mid[i] for i in range(3)])
+    np.testing.assert_allclose(got, ref, rtol=1e-8)
+
+
+def test_operator_starts_near_zero_with_paper_scale():
+    torch.manual_seed(0)
+    m = CellMNNModule(5, MNNConfig())
+    z = torch.randn(10, 5)
+    assert m.operator(z, torch.zeros(10)).abs().max().item() < 0.05

@@ -1,0 +1,147 @@
+"""Training loop: operator recovery, honest hold-out, checkpoint resume, replicas."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.linalg import expm
+
+from grn_mnn.config import MNNConfig
+from grn_mnn.errors import ConfigError
+from grn_mnn.module import CellMNNModule
+from grn_mnn.train import SnapshotSampler, Snapshots, batch_loss, fit
+
+SMALL = {
+    "n_pcs": 2,
+    "width": 16,
+    "depth": 2,
+    "batch_start_cells": 24,
+    "batch_target_cells": 24,
+    "steps_per_epoch": 2,
+    "checkpoint_every": 1,
+}
+
+
+def _linear_system(b: np.ndarray, n: int = 150, seed: int = 0) -> Snapshots:
+    """Snapshots of z(t) = expm(B t) z0, z0 ~ N(m, s^2 I), at t = 0, 0.5, ..., 2."""
+    rng = np.random.default_rng(seed)
+    d = b.shape[0]
+    zs, ts = [], []
+    for t in np.linspace(0.0, 2.0, 5):
+        z0 = rng.normal(1.0, 0.5, size=(n, d))
+        zs.append(z0 @ expm(b * t).T)
+        ts.append(np.full(n, t))
+    return Snapshots(np.vstack(zs), np.concatenate(ts))
+
+
+def test_recovers_a_constant_linear_operator():
+    b = np.array([[-0.3, 0.8, 0.0], [-0.8, -0.3, 0.2], [0.0, -0.2, 0.1]])
+    data = _linear_system(b)
+    cfg = MNNConfig(
+        n_pcs=3,
+        width=32,
+        depth=2,
+        lr=3e-3,
+        lambda_kin=0.0,
+        max_epochs=60,
+        steps_per_epoch=10,
+        batch_start_cells=100,
+        batch_target_cells=100,
+        patience=0,
+        seed=0,
+    )
+    res = fit(data, cfg, progress=False)
+    with torch.no_grad():
+        a = res.module.operator(torch.from_numpy(data.z), torch.from_numpy(data.t).float())
+    err = np.linalg.norm(a.mean(0).numpy() - b) / np.linalg.norm(b)
+    assert err < 0.6, f"relative Frobenius error {err:.3f} (A = 0 gives 1.0)"
+
+
+def test_holdout_time_never_enters_the_sampler():
+    rng = np.random.default_rng(0)
+    t = np.repeat([0.0, 1.0, 2.0, 3.0], 30)
+    data = Snapshots(rng.normal(size=(120, 2)), t)
+    smp = SnapshotSampler(data, holdout_times=[2.0], val_fraction=0.2, seed=0)
+    held = np.flatnonzero(t == 2.0)
+    assert not np.isin(smp.used_indices(), held).any()
+    assert len(smp.used_indices()) == 90
+    gen = torch.Generator().manual_seed(0)
+    for split in ("train", "val"):
+        for _ in range(20):
+            b = smp.sample(40, 40, gen, split=split)
+            drawn = np.concatenate([b["start"], *[x for x in b["targets"] if x is not None]])
+            assert not np.isin(drawn, held).any()
+    # the train and validation pools are disjoint
+    assert not np.intersect1d(np.concatenate(smp.train_idx), np.concatenate(smp.val_idx)).size
+    with pytest.raises(ConfigError):
+        SnapshotSampler(data, holdout_times=[1.5])
+
+
+def test_fit_never_draws_holdout_cells(monkeypatch):
+    rng = np.random.default_rng(0)
+    t = np.repeat([0.0, 1.0, 2.0], 30)
+    data = Snapshots(rng.normal(size=(90, 2)), t)
+    seen: list[np.ndarray] = []
+    orig = SnapshotSampler.sample
+
+    def spy(self, *args, **kwargs):
+        b = orig(self, *args, **kwargs)
+        seen.append(np.concatenate([b["start"], *[x for x in b["targets"] if x is not None]]))
+        return b
+
+    monkeypatch.setattr(SnapshotSampler, "sample", spy)
+    fit(data, MNNConfig(**SMALL, max_epochs=2, patience=5), holdout_times=[1.0], progress=False)
+    assert seen and not np.isin(np.concatenate(seen), np.flatnonzero(t == 1.0)).any()
+
+
+def _toy(seed: int = 0) -> Snapshots:
+    rng = np.random.default_rng(seed)
+    t = np.repeat([0.0, 1.0, 2.0], 40)
+    return Snapshots(rng.normal(size=(120, 2)) + t[:, None] * [1.0, -0.5], t)
+
+
+def test_resume_gives_the_same_final_state(tmp_path):
+    data = _toy()
+    cfg = MNNConfig(**SMALL, max_epochs=6, patience=10, lr=1e-3)
+    ref = fit(data, cfg, checkpoint=tmp_path / "d.pt", progress=False)
+    fit(data, cfg.replace(max_epochs=3), checkpoint=tmp_path / "e.pt", progress=False)
+    resumed = fit(data, cfg, checkpoint=tmp_path / "e.pt", resume=True, progress=False)
+    assert resumed.epochs_run == ref.epochs_run == 6
+    assert resumed.best_epoch == ref.best_epoch
+    assert resumed.history["train_loss"] == pytest.approx(ref.history["train_loss"], rel=1e-6)
+    for k, v in ref.module.state_dict().items():
+        torch.testing.assert_close(resumed.module.state_dict()[k], v)
+
+
+def test_replicas_are_the_mean_loss_of_independent_sub_batches():
+    data = _toy(1)
+    cfg = MNNConfig(**SMALL, max_epochs=1, steps_per_epoch=1, replicas=2, patience=0, lr=1e-2)
+    res = fit(data, cfg, progress=False)
+    # the same step by hand: mean of the two sub-batch losses, clip, one AdamW step
+    torch.manual_seed(cfg.seed)
+    module = CellMNNModule(2, cfg)
+    smp = SnapshotSampler(data, (), cfg.val_fraction, cfg.seed)
+    gens = [torch.Generator().manual_seed(cfg.seed * 1_000_003 + r) for r in range(2)]
+    opt = torch.optim.AdamW(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    dev = torch.device("cpu")
+    losses = [
+        batch_loss(module, data, smp, smp.sample(24, 24, g), cfg, dev)["loss"] for g in gens
+    ]
+    ((losses[0] + losses[1]) / 2).backward()
+    torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.grad_clip)
+    opt.step()
+    for k, v in module.state_dict().items():
+        torch.testing.assert_close(res.module.state_dict()[k], v)
+    assert res.history["train_loss"][0] == pytest.approx(
+        float((losses[0] + losses[1]) / 2), rel=1e-5
+    )
+
+
+def test_path_kinetic_option_trains_and_differs_from_start_penalty():
+    data = _toy(2)
+    base = MNNConfig(**SMALL, max_epochs=2, patience=0, lambda_kin=1.0)
+    a = fit(data, base, progress=False)
+    b = fit(data, base.replace(kinetic_path_points=3), progress=False)
+    assert np.isfinite(b.history["train_loss"]).all()
+    assert b.history["kinetic"][0] != pytest.approx(a.history["kinetic"][0])
+    with pytest.raises(ConfigError):
+        base.replace(kinetic_path_points=-1).validate()
