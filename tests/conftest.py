@@ -11,8 +11,15 @@ import torch  # noqa: E402
 torch.set_num_threads(1)
 
 #: few epochs: tests check behaviour, not quality
-FAST = {"max_epochs": 6, "steps_per_epoch": 2, "batch_start_cells": 24,
-        "batch_target_cells": 24, "width": 16, "depth": 2, "patience": 0}
+FAST = {
+    "max_epochs": 6,
+    "steps_per_epoch": 2,
+    "batch_start_cells": 24,
+    "batch_target_cells": 24,
+    "width": 16,
+    "depth": 2,
+    "patience": 0,
+}
 
 
 @pytest.fixture

@@ -11,30 +11,110 @@ import pytest
 
 from grn_mnn.cli import main
 
-TINY = ["--max-epochs", "4", "--steps-per-epoch", "2", "--batch-start-cells", "24",
-        "--batch-target-cells", "24", "--width", "16", "--depth", "2", "--patience", "0"]
+TINY = [
+    "--max-epochs",
+    "4",
+    "--steps-per-epoch",
+    "2",
+    "--batch-start-cells",
+    "24",
+    "--batch-target-cells",
+    "24",
+    "--width",
+    "16",
+    "--depth",
+    "2",
+    "--patience",
+    "0",
+]
 
 
 def test_run_extract_score_export(sim_h5ad, sim, tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["run", "--input", str(sim_h5ad), "--out", str(out), "--n-pcs", "3",
-                 "--reference", "none", "--quiet", "--no-plots", *TINY]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--input",
+                str(sim_h5ad),
+                "--out",
+                str(out),
+                "--n-pcs",
+                "3",
+                "--reference",
+                "none",
+                "--quiet",
+                "--no-plots",
+                *TINY,
+            ]
+        )
+        == 0
+    )
     assert (out / "edges.csv").exists() and (out / "model.pt").exists()
     ex = tmp_path / "ex"
-    assert main(["extract", "--model", str(out / "model.pt"), "--input", str(sim_h5ad),
-                 "--out", str(ex), "--by", "time", "--top-k", "2", "--graphml", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "extract",
+                "--model",
+                str(out / "model.pt"),
+                "--input",
+                str(sim_h5ad),
+                "--out",
+                str(ex),
+                "--by",
+                "time",
+                "--top-k",
+                "2",
+                "--graphml",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     df = pd.read_csv(ex / "edges.csv")
     assert (df.groupby(["time", "source"]).size() == 2).all()
     ref = tmp_path / "truth.tsv"
-    sim.uns["true_network"][["source", "target", "mode"]].to_csv(ref, sep="\t", index=False,
-                                                                 header=False)
+    sim.uns["true_network"][["source", "target", "mode"]].to_csv(
+        ref, sep="\t", index=False, header=False
+    )
     sc = tmp_path / "sc"
-    assert main(["score", "--edges", str(out / "edges.csv"), "--reference", str(ref),
-                 "--input", str(sim_h5ad), "--out", str(sc), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "score",
+                "--edges",
+                str(out / "edges.csv"),
+                "--reference",
+                str(ref),
+                "--input",
+                str(sim_h5ad),
+                "--out",
+                str(sc),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert (sc / "scores.json").exists()
     exp = tmp_path / "exp"
-    assert main(["export", "--edges", str(out / "edges_by_time.csv"), "--out", str(exp),
-                 "--by", "time", "--top", "10", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--edges",
+                str(out / "edges_by_time.csv"),
+                "--out",
+                str(exp),
+                "--by",
+                "time",
+                "--top",
+                "10",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert any(p.suffix == ".graphml" for p in exp.iterdir())
 
 
@@ -45,8 +125,10 @@ def test_run_extract_score_export(sim_h5ad, sim, tmp_path, capsys):
         (["run", "--input", "{h5}", "--time-key", "day"], "available columns"),
         (["run", "--input", "{h5}", "--n-pcs", "500"], "n_pcs"),
         (["run", "--input", "{h5}", "--gamma", "3"], "gamma"),
-        (["score", "--edges", "missing.csv", "--reference", "trrust-human", "--out", "{o}"],
-         "missing.csv"),
+        (
+            ["score", "--edges", "missing.csv", "--reference", "trrust-human", "--out", "{o}"],
+            "missing.csv",
+        ),
         (["extract", "--model", "{h5}", "--input", "{h5}", "--out", "{o}"], "grn_mnn model"),
     ],
 )
@@ -63,8 +145,20 @@ def test_errors_are_one_line(args, match, sim_h5ad, tmp_path, capsys):
 
 def test_existing_results_refused(sim_h5ad, tmp_path, capsys):
     out = tmp_path / "r"
-    base = ["run", "--input", str(sim_h5ad), "--out", str(out), "--n-pcs", "3", "--reference",
-            "none", "--quiet", "--no-plots", *TINY]
+    base = [
+        "run",
+        "--input",
+        str(sim_h5ad),
+        "--out",
+        str(out),
+        "--n-pcs",
+        "3",
+        "--reference",
+        "none",
+        "--quiet",
+        "--no-plots",
+        *TINY,
+    ]
     assert main(base) == 0
     assert main(base) == 2
     assert "--overwrite" in capsys.readouterr().err
@@ -73,15 +167,42 @@ def test_existing_results_refused(sim_h5ad, tmp_path, capsys):
 
 def _cli(*args):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "grn_mnn.cli", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "grn_mnn.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_interrupt_then_resume_matches_uninterrupted(sim_h5ad, tmp_path):
-    common = ["--input", str(sim_h5ad), "--n-pcs", "3", "--reference", "none", "--quiet",
-              "--no-plots", "--max-epochs", "400", "--steps-per-epoch", "2",
-              "--batch-start-cells", "24", "--batch-target-cells", "24", "--width", "16",
-              "--depth", "2", "--patience", "0", "--checkpoint-every", "1"]
+    common = [
+        "--input",
+        str(sim_h5ad),
+        "--n-pcs",
+        "3",
+        "--reference",
+        "none",
+        "--quiet",
+        "--no-plots",
+        "--max-epochs",
+        "400",
+        "--steps-per-epoch",
+        "2",
+        "--batch-start-cells",
+        "24",
+        "--batch-target-cells",
+        "24",
+        "--width",
+        "16",
+        "--depth",
+        "2",
+        "--patience",
+        "0",
+        "--checkpoint-every",
+        "1",
+    ]
     full, cut = tmp_path / "full", tmp_path / "cut"
     p = _cli("run", "--out", str(full), *common)
     assert p.wait(timeout=300) == 0, p.stderr.read()
@@ -103,8 +224,23 @@ def test_run_on_bundled_dataset_scores_against_its_species(tmp_path):
     import json
 
     out = tmp_path / "m"
-    assert main(["run", "--dataset", "mesc_scode_hayashi", "--out", str(out), "--n-pcs", "4",
-                 "--quiet", "--no-plots", *TINY]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--dataset",
+                "mesc_scode_hayashi",
+                "--out",
+                str(out),
+                "--n-pcs",
+                "4",
+                "--quiet",
+                "--no-plots",
+                *TINY,
+            ]
+        )
+        == 0
+    )
     scores = json.loads((out / "scores.json").read_text())
     assert scores["reference"]["n_edges_in_data"] > 0
     assert "trrust" in json.dumps(scores["reference"]).lower()

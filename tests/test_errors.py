@@ -11,9 +11,23 @@ from hypothesis import strategies as st
 from grn_mnn import GrnMnnError, pipeline, pp
 from grn_mnn.readers import read_input
 
-MUTATIONS = ["none", "nan", "inf", "negative", "dup_genes", "one_time", "text_time",
-             "missing_time", "tiny_group", "zero_genes", "all_zero", "empty", "sparse",
-             "counts", "huge_pcs"]
+MUTATIONS = [
+    "none",
+    "nan",
+    "inf",
+    "negative",
+    "dup_genes",
+    "one_time",
+    "text_time",
+    "missing_time",
+    "tiny_group",
+    "zero_genes",
+    "all_zero",
+    "empty",
+    "sparse",
+    "counts",
+    "huge_pcs",
+]
 
 
 def _adata(draw_mut, n_cells, n_genes, seed):
@@ -60,8 +74,12 @@ def _adata(draw_mut, n_cells, n_genes, seed):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-@given(muts=st.lists(st.sampled_from(MUTATIONS), min_size=0, max_size=3),
-       n_cells=st.integers(3, 30), n_genes=st.integers(1, 8), seed=st.integers(0, 5))
+@given(
+    muts=st.lists(st.sampled_from(MUTATIONS), min_size=0, max_size=3),
+    n_cells=st.integers(3, 30),
+    n_genes=st.integers(1, 8),
+    seed=st.integers(0, 5),
+)
 def test_prepare_only_raises_grn_mnn_errors(muts, n_cells, n_genes, seed):
     a, n_pcs = _adata(muts, n_cells, n_genes, seed)
     try:
@@ -73,21 +91,30 @@ def test_prepare_only_raises_grn_mnn_errors(muts, n_cells, n_genes, seed):
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
-@given(muts=st.lists(st.sampled_from(MUTATIONS), min_size=1, max_size=2),
-       seed=st.integers(0, 3))
+@given(muts=st.lists(st.sampled_from(MUTATIONS), min_size=1, max_size=2), seed=st.integers(0, 3))
 def test_run_only_raises_grn_mnn_errors(muts, seed, tmp_path_factory):
     a, n_pcs = _adata(muts, 24, 6, seed)
     out = tmp_path_factory.mktemp("run")
     try:
-        pipeline.run(a, out=out, reference="none", n_pcs=n_pcs, quiet=True, plots=False,
-                     overwrite=True, **FAST)
+        pipeline.run(
+            a,
+            out=out,
+            reference="none",
+            n_pcs=n_pcs,
+            quiet=True,
+            plots=False,
+            overwrite=True,
+            **FAST,
+        )
     except GrnMnnError as exc:
         assert str(exc).strip()
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
-@given(content=st.binary(max_size=300), suffix=st.sampled_from([".h5ad", ".csv", ".tsv",
-                                                               ".zarr", ".xyz"]))
+@given(
+    content=st.binary(max_size=300),
+    suffix=st.sampled_from([".h5ad", ".csv", ".tsv", ".zarr", ".xyz"]),
+)
 def test_garbage_files_only_raise_grn_mnn_errors(content, suffix, tmp_path_factory):
     path = tmp_path_factory.mktemp("f") / f"input{suffix}"
     path.write_bytes(content)

@@ -55,8 +55,8 @@ def test_extracted_operator_equals_known_gene_operator():
     z = adata.obsm["X_grn_mnn"]
     info = adata.uns["grn_mnn"]
     np.testing.assert_allclose(
-        (x - info["gene_mean"]) @ j.T, (z @ a.T * info["pc_scale"]) @ info["loadings"].T,
-        atol=1e-8)
+        (x - info["gene_mean"]) @ j.T, (z @ a.T * info["pc_scale"]) @ info["loadings"].T, atol=1e-8
+    )
 
 
 def test_convention_rows_are_targets():
@@ -66,8 +66,9 @@ def test_convention_rows_are_targets():
     df = extract.network(model, adata, key_added=None)
     row = df.iloc[0]
     genes = list(adata.var_names)
-    assert row["weight"] == pytest.approx(j_true[genes.index(row["target"]),
-                                                 genes.index(row["source"])])
+    assert row["weight"] == pytest.approx(
+        j_true[genes.index(row["target"]), genes.index(row["source"])]
+    )
 
 
 def test_operator_read_is_operator_propagated():
@@ -127,8 +128,13 @@ def test_contribution_reading_matches_per_cell_dense():
     a_cells = rng.normal(size=(30, 3, 3))
     delta = rng.normal(size=(30, 8))
     df = extract.edge_table(mapping, a_cells, reading="contribution", delta=delta)
-    ref = np.mean([extract.gene_operator(mapping, a) * d[None, :]
-                   for a, d in zip(a_cells, delta, strict=True)], axis=0)
+    ref = np.mean(
+        [
+            extract.gene_operator(mapping, a) * d[None, :]
+            for a, d in zip(a_cells, delta, strict=True)
+        ],
+        axis=0,
+    )
     genes = list(mapping["genes"])
     for r in df.head(20).itertuples():
         assert r.weight == pytest.approx(ref[genes.index(r.target), genes.index(r.source)])
@@ -166,8 +172,9 @@ def test_sources_and_groups():
 
 
 def test_ensemble_stability():
-    a = pd.DataFrame({"source": ["x", "x", "y"], "target": ["y", "z", "z"],
-                      "weight": [1.0, -2.0, 0.5]})
+    a = pd.DataFrame(
+        {"source": ["x", "x", "y"], "target": ["y", "z", "z"], "weight": [1.0, -2.0, 0.5]}
+    )
     b = a.assign(weight=a["weight"] * 2)
     c = a.assign(weight=-a["weight"])
     mean, stats = extract.ensemble([a, b])

@@ -14,8 +14,15 @@ from grn_mnn.config import MNNConfig
 from grn_mnn.errors import ConfigError, InputError
 from grn_mnn.train import SnapshotSampler
 
-FAST = {"max_epochs": 3, "steps_per_epoch": 2, "batch_start_cells": 16,
-        "batch_target_cells": 16, "width": 8, "depth": 1, "patience": 2}
+FAST = {
+    "max_epochs": 3,
+    "steps_per_epoch": 2,
+    "batch_start_cells": 16,
+    "batch_target_cells": 16,
+    "width": 8,
+    "depth": 1,
+    "patience": 2,
+}
 
 
 def _cloud(n_times: int = 4, n: int = 25, d: int = 3, seed: int = 0):
@@ -141,9 +148,27 @@ def test_cli_writes_json_and_markdown(tmp_path):
     spec.loader.exec_module(cli)
     x, t = _cloud(n_times=3)
     np.savez(tmp_path / "toy.npz", pcs=x, sample_labels=t)
-    args = ["--input", str(tmp_path / "toy.npz"), "--n-pcs", "2", "--seeds", "0", "--quiet",
-            "--out", str(tmp_path / "res"), "--max-epochs", "2", "--width", "8", "--depth", "1",
-            "--ensemble", "1", "--preset", "paper"]
+    args = [
+        "--input",
+        str(tmp_path / "toy.npz"),
+        "--n-pcs",
+        "2",
+        "--seeds",
+        "0",
+        "--quiet",
+        "--out",
+        str(tmp_path / "res"),
+        "--max-epochs",
+        "2",
+        "--width",
+        "8",
+        "--depth",
+        "1",
+        "--ensemble",
+        "1",
+        "--preset",
+        "paper",
+    ]
     assert cli.main(args) == 0
     rep = json.loads((tmp_path / "res" / "interpolation_toy.json").read_text())
     assert [r["holdout"] for r in rep["results"]] == [1, 1]

@@ -74,7 +74,8 @@ def test_path_energy_matches_midpoint_rule_and_leaves_endpoint_unchanged():
     dt = ((t1 - t0) / 2.0).numpy()
     for i in range(len(z)):
         speeds = [
-            np.sum((a[i] @ expm(a[i] * f * dt[i]) @ z[i].numpy()) ** 2) for f in (1 / 6, 1 / 2, 5 / 6)
+            np.sum((a[i] @ expm(a[i] * f * dt[i]) @ z[i].numpy()) ** 2)
+            for f in (1 / 6, 1 / 2, 5 / 6)
         ]
         assert energy[i].item() == pytest.approx(np.mean(speeds), rel=1e-8)
 

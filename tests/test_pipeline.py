@@ -10,23 +10,30 @@ from conftest import FAST
 from grn_mnn import pipeline
 from grn_mnn.errors import OutputExistsError
 
-OUTPUTS = ["edges.csv", "edges_by_time.csv", "network.graphml", "scores.json", "model.pt",
-           "run.json", "checkpoint.pt"]
+OUTPUTS = [
+    "edges.csv",
+    "edges_by_time.csv",
+    "network.graphml",
+    "scores.json",
+    "model.pt",
+    "run.json",
+    "checkpoint.pt",
+]
 
 
 @pytest.fixture
 def reference_file(sim, tmp_path):
     """The simulator's true network as a TF/target/mode reference table."""
     path = tmp_path / "truth.tsv"
-    sim.uns["true_network"][["source", "target", "mode"]].to_csv(path, sep="\t", index=False,
-                                                                 header=False)
+    sim.uns["true_network"][["source", "target", "mode"]].to_csv(
+        path, sep="\t", index=False, header=False
+    )
     return path
 
 
 def test_run_writes_every_output(sim, reference_file, tmp_path):
     out = tmp_path / "res"
-    res = pipeline.run(sim, out=out, reference=str(reference_file), n_pcs=3, quiet=True,
-                       **FAST)
+    res = pipeline.run(sim, out=out, reference=str(reference_file), n_pcs=3, quiet=True, **FAST)
     for name in OUTPUTS:
         assert (out / name).exists(), name
     edges = pd.read_csv(out / "edges.csv")
@@ -53,13 +60,20 @@ def test_run_writes_every_output(sim, reference_file, tmp_path):
 
 def test_overwrite_refused_and_no_reference(sim, tmp_path):
     out = tmp_path / "res"
-    pipeline.run(sim.copy(), out=out, reference="none", n_pcs=3, quiet=True, plots=False,
-                 **FAST)
+    pipeline.run(sim.copy(), out=out, reference="none", n_pcs=3, quiet=True, plots=False, **FAST)
     assert not (out / "scores.json").exists()
     with pytest.raises(OutputExistsError, match="--overwrite"):
         pipeline.run(sim.copy(), out=out, reference="none", n_pcs=3, quiet=True, **FAST)
-    pipeline.run(sim.copy(), out=out, reference="none", n_pcs=3, quiet=True, plots=False,
-                 overwrite=True, **FAST)
+    pipeline.run(
+        sim.copy(),
+        out=out,
+        reference="none",
+        n_pcs=3,
+        quiet=True,
+        plots=False,
+        overwrite=True,
+        **FAST,
+    )
 
 
 def test_no_overlap_skips_scoring(sim, tmp_path, capsys):
@@ -75,6 +89,7 @@ def test_same_seed_byte_identical(sim, tmp_path):
     pipeline.run(sim.copy(), out=b, reference="none", n_pcs=3, quiet=True, plots=False, **FAST)
     assert (a / "edges.csv").read_bytes() == (b / "edges.csv").read_bytes()
     c = tmp_path / "c"
-    pipeline.run(sim.copy(), out=c, reference="none", n_pcs=3, quiet=True, plots=False,
-                 seed=1, **FAST)
+    pipeline.run(
+        sim.copy(), out=c, reference="none", n_pcs=3, quiet=True, plots=False, seed=1, **FAST
+    )
     assert (a / "edges.csv").read_bytes() != (c / "edges.csv").read_bytes()

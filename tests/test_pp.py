@@ -76,8 +76,9 @@ def test_constant_genes_dropped_and_hvg():
 
 def test_time_labels():
     adata = make()
-    adata.obs["stage"] = pd.Categorical(np.where(adata.obs["time"] == 0, "ipsc",
-                                                 np.where(adata.obs["time"] == 12, "de", "he")))
+    adata.obs["stage"] = pd.Categorical(
+        np.where(adata.obs["time"] == 0, "ipsc", np.where(adata.obs["time"] == 12, "de", "he"))
+    )
     with pytest.raises(InputError, match="not numeric"):
         pp.prepare(adata, "stage", n_pcs=3)
     pp.prepare(adata, "stage", n_pcs=3, time_order={"ipsc": 0, "de": 6, "he": 8})

@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         "chosen by inner validation, see grn_mnn.interpolation.PRESETS)",
     )
     p.add_argument("--ensemble", type=int, default=None, help="models averaged per prediction")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or log lines")
     for name, kind in OVERRIDES.items():
         p.add_argument("--" + name.replace("_", "-"), type=kind, default=None, dest=f"cfg_{name}")
@@ -90,11 +91,14 @@ def main(argv: list[str] | None = None) -> int:
             holdouts=args.holdout,
             seeds=args.seeds,
             ensemble=ensemble,
+            jobs=args.jobs,
             progress=not args.quiet,
             log=None if args.quiet else print,
         )
         report["preset"] = args.preset
-        report["command"] = " ".join(["python", "validation/interpolation.py", *(argv or sys.argv[1:])])
+        report["command"] = " ".join(
+            ["python", "validation/interpolation.py", *(argv or sys.argv[1:])]
+        )
         name = args.name or ("eb_subset" if args.input is None else Path(args.input).stem)
         out = Path(args.out)
         write_json(out / f"interpolation_{name}.json", report)
