@@ -37,15 +37,20 @@ def main(argv: list[str] | None = None) -> None:
     model.train(progress=not args.tiny)
 
     # 3. time-resolved networks: TRRUST TFs as sources, 50 strongest targets each
-    by_time = extract.network(model, adata, by="time", sources="tf", species="human",
-                              top_k=50)
+    by_time = extract.network(model, adata, by="time", sources="tf", species="human", top_k=50)
     print(by_time.head(10).to_string(index=False))
 
     # 4. score the all-cell network against TRRUST human, baselines side by side
     edges = extract.network(model, adata, key_added=None)
-    scores = validate.score(edges, "trrust-human", expression=pp.get_expression(adata),
-                            genes=list(adata.uns["grn_mnn"]["genes"]),
-                            times=adata.obs["grn_mnn_time"].to_numpy(), n_random=5, n_boot=20)
+    scores = validate.score(
+        edges,
+        "trrust-human",
+        expression=pp.get_expression(adata),
+        genes=list(adata.uns["grn_mnn"]["genes"]),
+        times=adata.obs["grn_mnn_time"].to_numpy(),
+        n_random=5,
+        n_boot=20,
+    )
     print(validate.score_table(scores).to_string())
 
     # 5. GraphML per time point (+ aggregate) for Cytoscape, and CSV edge lists

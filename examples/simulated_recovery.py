@@ -25,12 +25,17 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     out = Path(args.out)
 
-    adata = datasets.simulate(n_genes=12 if args.tiny else 30, n_timepoints=5,
-                              cells_per_time=40 if args.tiny else 200, seed=args.seed)
+    adata = datasets.simulate(
+        n_genes=12 if args.tiny else 30,
+        n_timepoints=5,
+        cells_per_time=40 if args.tiny else 200,
+        seed=args.seed,
+    )
     truth = adata.uns["true_network"]
     pp.prepare(adata, time_key="time", n_pcs=4 if args.tiny else 8)
-    model = gm.CellMNN(adata, max_epochs=4 if args.tiny else 300, seed=args.seed,
-                       lr=1e-3, time_scale="auto")
+    model = gm.CellMNN(
+        adata, max_epochs=4 if args.tiny else 300, seed=args.seed, lr=1e-3, time_scale="auto"
+    )
     model.train(progress=not args.tiny)
     edges = extract.network(model, adata, key_added=None)
 
@@ -38,10 +43,17 @@ def main(argv: list[str] | None = None) -> None:
     ref = out / "truth.tsv"
     out.mkdir(parents=True, exist_ok=True)
     truth[["source", "target", "mode"]].to_csv(ref, sep="\t", index=False, header=False)
-    scores = validate.score(edges, str(ref), expression=pp.get_expression(adata),
-                            genes=list(adata.uns["grn_mnn"]["genes"]),
-                            times=adata.obs["grn_mnn_time"].to_numpy(), n_random=5,
-                            n_boot=20, min_edges_per_tf=1, seed=args.seed)
+    scores = validate.score(
+        edges,
+        str(ref),
+        expression=pp.get_expression(adata),
+        genes=list(adata.uns["grn_mnn"]["genes"]),
+        times=adata.obs["grn_mnn_time"].to_numpy(),
+        n_random=5,
+        n_boot=20,
+        min_edges_per_tf=1,
+        seed=args.seed,
+    )
     print(validate.score_table(scores).to_string())
     write_csv(out / "edges.csv", edges)
     export.write_graphml(edges.head(100), out / "network.graphml")

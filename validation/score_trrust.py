@@ -27,26 +27,43 @@ DATASETS = {
     "hepatocyte_camp2017": (datasets.hepatocyte_camp2017, "trrust-human"),
     "mesc_hayashi2018": (datasets.mesc_hayashi2018, "trrust-mouse"),
 }
-METRICS = [("sign", "accuracy"), ("sign", "balanced_accuracy"), ("link", "auroc"),
-           ("link", "auprc_ratio"), ("link", "epr")]
+METRICS = [
+    ("sign", "accuracy"),
+    ("sign", "balanced_accuracy"),
+    ("link", "auroc"),
+    ("link", "auprc_ratio"),
+    ("link", "epr"),
+]
 
 
 def records_from(scores: dict, dataset: str, seed: int, seconds: float) -> list[dict]:
     """One flat record per method of a scores.json dict."""
     out = []
     for method, block in scores["methods"].items():
-        rec = {"dataset": dataset, "seed": seed, "method": method, "seconds": seconds,
-               "n_sign_edges": block["sign"].get("n_edges"),
-               "n_true": block["link"].get("n_true")}
+        rec = {
+            "dataset": dataset,
+            "seed": seed,
+            "method": method,
+            "seconds": seconds,
+            "n_sign_edges": block["sign"].get("n_edges"),
+            "n_true": block["link"].get("n_true"),
+        }
         for task, metric in METRICS:
             rec[f"{task}.{metric}"] = block[task].get(metric)
         out.append(rec)
         if method == "cellmnn" and "sign_per_cell" in block:
             pc = block["sign_per_cell"]
-            out.append({"dataset": dataset, "seed": seed, "method": "cellmnn (per-cell vote)",
-                        "seconds": seconds, "n_sign_edges": pc.get("n_edges"),
-                        "sign.accuracy": pc.get("accuracy"),
-                        "sign.balanced_accuracy": pc.get("balanced_accuracy")})
+            out.append(
+                {
+                    "dataset": dataset,
+                    "seed": seed,
+                    "method": "cellmnn (per-cell vote)",
+                    "seconds": seconds,
+                    "n_sign_edges": pc.get("n_edges"),
+                    "sign.accuracy": pc.get("accuracy"),
+                    "sign.balanced_accuracy": pc.get("balanced_accuracy"),
+                }
+            )
     return out
 
 
@@ -58,15 +75,18 @@ def table(records: list[dict]) -> pd.DataFrame:
     mean, std = g[cols].mean(), g[cols].std(ddof=0)
     out = mean.copy().astype(object)
     for c in cols:
-        out[c] = [f"{m:.3f} ± {s:.3f}" if np.isfinite(m) else "–"
-                  for m, s in zip(mean[c], std[c].fillna(0), strict=True)]
+        out[c] = [
+            f"{m:.3f} ± {s:.3f}" if np.isfinite(m) else "–"
+            for m, s in zip(mean[c], std[c].fillna(0), strict=True)
+        ]
     out["n_seeds"] = g.size()
     return out.reset_index()
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--n-pcs", type=int, default=pipeline.RUN_N_PCS)
@@ -81,18 +101,30 @@ def main(argv: list[str] | None = None) -> None:
         for seed in args.seeds:
             with tempfile.TemporaryDirectory() as tmp:
                 t0 = time.perf_counter()
-                res = pipeline.run(loader(), out=tmp, reference=ref, n_pcs=args.n_pcs,
-                                   seed=seed, quiet=args.quiet, plots=False, **overrides)
+                res = pipeline.run(
+                    loader(),
+                    out=tmp,
+                    reference=ref,
+                    n_pcs=args.n_pcs,
+                    seed=seed,
+                    quiet=args.quiet,
+                    plots=False,
+                    **overrides,
+                )
                 secs = time.perf_counter() - t0
             records += records_from(res.scores, name, seed, secs)
             if not args.quiet:
                 print(f"{name} seed {seed}: {secs:.0f} s")
     tab = table(records)
     out = Path(args.out)
-    write_json(out / "score_trrust.json", {"records": records, "n_pcs": args.n_pcs,
-                                           "seeds": args.seeds, "overrides": overrides})
-    md = ["| data set | method | sign acc | balanced acc | AUROC | AUPRC ratio | EPR | seeds |",
-          "|---|---|---|---|---|---|---|---|"]
+    write_json(
+        out / "score_trrust.json",
+        {"records": records, "n_pcs": args.n_pcs, "seeds": args.seeds, "overrides": overrides},
+    )
+    md = [
+        "| data set | method | sign acc | balanced acc | AUROC | AUPRC ratio | EPR | seeds |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in tab.to_dict("records"):
         cells = " | ".join(str(r[f"{t}.{m}"]) for t, m in METRICS)
         md.append(f"| {r['dataset']} | {r['method']} | {cells} | {r['n_seeds']} |")
