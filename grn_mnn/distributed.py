@@ -192,7 +192,7 @@ def train(
     Returns the path of ``model.pt`` on rank 0 and ``None`` on the other ranks.
     """
     from ._io import prepare_outdir, write_json
-    from .model import MAPPING_KEYS, CellMNN
+    from .model import CellMNN
     from .train import fit
 
     cfg = (config or MNNConfig()).replace(n_pcs=int(n_pcs)).validate()
@@ -214,17 +214,7 @@ def train(
             shutil.rmtree(scratch, ignore_errors=True)
     if rank != 0:
         return None
-    model = CellMNN(None, cfg, holdout_times=holdout_times)
-    model.module = res.module
-    model.result = res
-    model.mapping = {k: mapping[k] for k in MAPPING_KEYS if k in mapping}
-    model.metadata["training"] = {
-        "best_epoch": res.best_epoch,
-        "epochs_run": res.epochs_run,
-        "stopped_early": res.stopped_early,
-        "seconds": res.seconds,
-        "seconds_per_epoch": res.seconds_per_epoch,
-    }
+    model = CellMNN.from_fit(res, mapping, cfg, holdout_times=holdout_times)
     model.metadata["distributed"] = {"world_size": world, "backend": backend_for(cfg.device)}
     path = model.save(out / "model.pt")
     write_json(

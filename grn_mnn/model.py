@@ -91,7 +91,7 @@ class CellMNN:
         progress: bool = True,
     ) -> CellMNN:
         """Fit the hypernetwork; keeps the state with the best validation loss."""
-        self.result = fit(
+        result = fit(
             self.snapshots(),
             self.config,
             holdout_times=self.holdout_times,
@@ -99,15 +99,36 @@ class CellMNN:
             resume=resume,
             progress=progress,
         )
-        self.module = self.result.module
-        self.metadata["training"] = {
-            "best_epoch": self.result.best_epoch,
-            "epochs_run": self.result.epochs_run,
-            "stopped_early": self.result.stopped_early,
-            "seconds": self.result.seconds,
-            "seconds_per_epoch": self.result.seconds_per_epoch,
-        }
+        self._adopt(result)
         return self
+
+    def _adopt(self, result: FitResult) -> None:
+        """Take the trained module and record the training summary in the metadata."""
+        self.result = result
+        self.module = result.module
+        self.metadata["training"] = {
+            "best_epoch": result.best_epoch,
+            "epochs_run": result.epochs_run,
+            "stopped_early": result.stopped_early,
+            "seconds": result.seconds,
+            "seconds_per_epoch": result.seconds_per_epoch,
+        }
+
+    @classmethod
+    def from_fit(
+        cls,
+        result: FitResult,
+        mapping: dict[str, Any],
+        config: MNNConfig,
+        *,
+        holdout_times: Sequence[float] = (),
+    ) -> CellMNN:
+        """Wrap a :func:`grn_mnn.train.fit` result and a PCA mapping (e.g. from
+        :func:`grn_mnn.scale.prepare_backed`) as a model that extraction and ``save`` accept."""
+        obj = cls(None, config, holdout_times=holdout_times)
+        obj.mapping = {k: mapping[k] for k in MAPPING_KEYS if k in mapping}
+        obj._adopt(result)
+        return obj
 
     @property
     def history(self) -> dict[str, list[float]]:

@@ -52,3 +52,16 @@ def test_errors(prepared, tmp_path, sim):
         CellMNN.load(tmp_path / "missing.pt")
     with pytest.raises(InputError, match="not been prepared"):
         CellMNN(sim.copy().__class__(sim.X))
+
+
+def test_diverging_training_is_reported_and_checkpoint_kept(prepared, tmp_path):
+    from grn_mnn.errors import TrainingError
+
+    ckpt = tmp_path / "ckpt.pt"
+    model = CellMNN(prepared, **{**FAST, "max_epochs": 50, "lr": 1e4, "max_op_norm": 1e6,
+                                 "last_layer_scale": 1.0, "grad_clip": 1e9,
+                                 "checkpoint_every": 1})
+    with pytest.raises(TrainingError, match=r"epoch \d+") as info:
+        model.train(checkpoint=ckpt, progress=False)
+    assert "kept" in str(info.value)
+    assert ckpt.exists()
