@@ -408,22 +408,30 @@ def fit(
                         else net.no_sync()
                     )
                     with sync:
-                        out = [
-                            batch_loss(
-                                net,
-                                ds,
-                                smp,
-                                smp.sample(cfg.batch_start_cells, cfg.batch_target_cells, gens[r]),
-                                cfg,
-                                device,
-                            )
-                            for ds, smp in zip(datasets, samplers, strict=True)
-                        ]
-                        loss = sum(o["loss"] for o in out)
-                        if not torch.isfinite(loss):
+                        try:
+                            out = [
+                                batch_loss(
+                                    net,
+                                    ds,
+                                    smp,
+                                    smp.sample(
+                                        cfg.batch_start_cells, cfg.batch_target_cells, gens[r]
+                                    ),
+                                    cfg,
+                                    device,
+                                )
+                                for ds, smp in zip(datasets, samplers, strict=True)
+                            ]
+                            problem = None
+                        except TrainingError as exc:  # propagation overflow
+                            out, problem = [], str(exc)
+                        loss = sum(o["loss"] for o in out) if out else None
+                        if problem is None and not torch.isfinite(loss):
+                            problem = f"loss became {loss.item()}"
+                        if problem is not None:
                             _save_checkpoint(ckpt, module, opt, sched, gens, state, cfg)
                             raise TrainingError(
-                                f"loss became {loss.item()} at epoch {state['epoch'] + 1}; the "
+                                f"{problem} at epoch {state['epoch'] + 1}; the "
                                 "last good state was kept"
                                 f"{' in ' + str(ckpt) if ckpt else ''}. Lower lr, use "
                                 "time_scale='auto' or raise lambda_kin"
