@@ -446,10 +446,14 @@ def fit(
                 opt.step()
                 sched.step()
             state["epoch"] += 1
+            if world > 1:  # report the mean over processes, not a rank-local value
+                parts = _all_reduce_mean(parts, device)
+            # without validation cells there is nothing honest to select on: keep the last
+            # state (every epoch counts as an improvement), never the lowest training loss
             val = (
                 _validate(module, datasets, samplers, val_batches, cfg, device)
                 if use_val
-                else parts["loss"]
+                else -float(state["epoch"])
             )
             h = state["history"]
             h["epoch"].append(state["epoch"])
@@ -504,6 +508,17 @@ def fit(
         seconds=time.perf_counter() - t_start,
         holdout_times=[float(x) for h in holdout_per for x in h],
     )
+
+
+def _all_reduce_mean(parts: dict[str, float], device: torch.device) -> dict[str, float]:
+    """Average logged scalars over the processes of the distributed group."""
+    import torch.distributed as dist
+
+    keys = sorted(parts)
+    buf = torch.tensor([parts[k] for k in keys], dtype=torch.float64, device=device)
+    dist.all_reduce(buf)
+    buf /= dist.get_world_size()
+    return dict(zip(keys, buf.tolist(), strict=True))
 
 
 def _dist_world() -> tuple[int, int]:
