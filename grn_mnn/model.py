@@ -73,6 +73,8 @@ class CellMNN:
         self.module: CellMNNModule | None = None
         self.result: FitResult | None = None
         self.metadata: dict[str, Any] = {"version": __version__}
+        #: which data set of a jointly trained hypernetwork this model reads (see fit_joint)
+        self.dataset_index = 0
 
     # ------------------------------------------------------------------ training
     def snapshots(self, adata: AnnData | None = None) -> Snapshots:
@@ -168,7 +170,8 @@ class CellMNN:
             for i in range(0, len(z), batch_size):
                 zb = torch.from_numpy(np.ascontiguousarray(z[i : i + batch_size])).to(dev)
                 tb = torch.from_numpy(np.ascontiguousarray(t[i : i + batch_size])).to(dev)
-                out[i : i + batch_size] = module.operator(zb, tb).double().cpu().numpy()
+                ds = self._ds(len(zb), dev)
+                out[i : i + batch_size] = module.operator(zb, tb, ds).double().cpu().numpy()
         return out
 
     def predict(
@@ -189,11 +192,18 @@ class CellMNN:
                         torch.from_numpy(np.ascontiguousarray(z0[sl])).to(dev),
                         torch.from_numpy(np.ascontiguousarray(t0[sl])).to(dev),
                         torch.from_numpy(np.ascontiguousarray(t1[sl])).to(dev),
+                        self._ds(len(z0[sl]), dev),
                     )
                     .cpu()
                     .numpy()
                 )
         return out
+
+    def _ds(self, n: int, dev: torch.device) -> torch.Tensor | None:
+        """Data-set ids for a batch (None for a single-data-set module)."""
+        if self.module is None or self.module.n_datasets == 1:
+            return None
+        return torch.full((n,), self.dataset_index, dtype=torch.long, device=dev)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> Path:
@@ -205,6 +215,7 @@ class CellMNN:
             "state": module.state_dict(),
             "time_scale": float(module.time_scale),
             "n_datasets": module.n_datasets,
+            "dataset_index": self.dataset_index,
             "mapping": {
                 k: (np.asarray(v) if isinstance(v, np.ndarray) else v)
                 for k, v in self.mapping.items()
@@ -237,6 +248,7 @@ class CellMNN:
         module.load_state_dict(blob["state"])
         module.eval()
         obj.module = module
+        obj.dataset_index = int(blob.get("dataset_index", 0))
         obj.result = FitResult(module=module, history=blob.get("history", {}))
         if adata is not None:
             obj.attach(adata)
@@ -255,3 +267,42 @@ class CellMNN:
             )
         self.adata = adata
         return self
+
+
+def fit_joint(
+    adatas: Sequence[AnnData],
+    config: MNNConfig | None = None,
+    *,
+    holdout_times: Sequence[Sequence[float]] | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    progress: bool = True,
+    **overrides: Any,
+) -> list[CellMNN]:
+    """Train one hypernetwork on several prepared data sets at once (the paper's amortised
+    setting); each keeps its own PCA and gets a learned data-set embedding as an extra input.
+
+    Returns one :class:`CellMNN` per data set, sharing the trained module; each reads its own
+    data set's embedding, so ``operators``/``predict``/extraction work as for a single fit.
+    All data sets must be prepared with the same ``n_pcs``.
+    """
+    if len(adatas) < 2:
+        raise InputError("fit_joint needs at least two prepared data sets; use CellMNN for one")
+    infos = [require_prepared(a) for a in adatas]
+    dims = {int(i["n_pcs"]) for i in infos}
+    if len(dims) != 1:
+        raise InputError(f"every data set must be prepared with the same n_pcs, got {sorted(dims)}")
+    cfg = (config or MNNConfig()).replace(n_pcs=dims.pop(), **overrides).validate()
+    snaps = [
+        Snapshots(a.obsm[LATENT_KEY], a.obs[TIME_COL].to_numpy(), dataset=i)
+        for i, a in enumerate(adatas)
+    ]
+    holdouts = [list(h) for h in holdout_times] if holdout_times else [[] for _ in adatas]
+    result = fit(snaps, cfg, holdout_times=holdouts, checkpoint=checkpoint, progress=progress)
+    models = []
+    for i, (a, h) in enumerate(zip(adatas, holdouts, strict=True)):
+        m = CellMNN(a, cfg, holdout_times=h)
+        m._adopt(result)
+        m.dataset_index = i
+        m.metadata["joint"] = {"n_datasets": len(adatas), "dataset_index": i}
+        models.append(m)
+    return models

@@ -58,10 +58,40 @@ def test_diverging_training_is_reported_and_checkpoint_kept(prepared, tmp_path):
     from grn_mnn.errors import TrainingError
 
     ckpt = tmp_path / "ckpt.pt"
-    model = CellMNN(prepared, **{**FAST, "max_epochs": 50, "lr": 1e4, "max_op_norm": 1e6,
-                                 "last_layer_scale": 1.0, "grad_clip": 1e9,
-                                 "checkpoint_every": 1})
+    model = CellMNN(
+        prepared,
+        **{
+            **FAST,
+            "max_epochs": 50,
+            "lr": 1e4,
+            "max_op_norm": 1e6,
+            "last_layer_scale": 1.0,
+            "grad_clip": 1e9,
+            "checkpoint_every": 1,
+        },
+    )
     with pytest.raises(TrainingError, match=r"epoch \d+") as info:
         model.train(checkpoint=ckpt, progress=False)
     assert "kept" in str(info.value)
     assert ckpt.exists()
+
+
+def test_fit_joint_shares_one_network_with_a_dataset_embedding(tmp_path):
+    from grn_mnn.datasets import simulate
+    from grn_mnn.model import fit_joint
+
+    a = simulate(n_genes=10, n_timepoints=4, cells_per_time=30, seed=0)
+    b = simulate(n_genes=14, n_timepoints=3, cells_per_time=30, t_max=5.0, seed=1)
+    pp.prepare(a, "time", n_pcs=3)
+    pp.prepare(b, "time", n_pcs=3)
+    ma, mb = fit_joint([a, b], **{**FAST, "last_layer_scale": 1.0}, progress=False)
+    assert ma.module is mb.module and ma.module.n_datasets == 2
+    z = a.obsm["X_grn_mnn"][:5]
+    # same cells, same time: the data-set embedding makes the operators differ
+    assert not np.allclose(ma.operators(z, 1.0), mb.operators(z, 1.0))
+    again = CellMNN.load(mb.save(tmp_path / "b.pt"), b)
+    np.testing.assert_allclose(again.operators(), mb.operators(), atol=1e-12)
+    with pytest.raises(InputError, match="same n_pcs"):
+        c = simulate(n_genes=10, n_timepoints=3, cells_per_time=30, seed=2)
+        pp.prepare(c, "time", n_pcs=4)
+        fit_joint([a, c], **FAST, progress=False)
