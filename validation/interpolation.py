@@ -63,6 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="Cell-MNN settings: 'paper' (MNNConfig defaults) or 'recommended' (default; "
         "chosen by inner validation, see grn_mnn.interpolation.PRESETS)",
     )
+    p.add_argument(
+        "--select",
+        choices=["none", "inner"],
+        default="none",
+        help="'inner': choose the setting of every held-out point among "
+        "grn_mnn.interpolation.CANDIDATES by nested inner validation that never sees that "
+        "point (overrides --preset; explicit --field options still apply to all candidates)",
+    )
+    p.add_argument(
+        "--select-seeds", type=int, nargs="+", default=[0], help="inner model seeds (default 0)"
+    )
     p.add_argument("--ensemble", type=int, default=None, help="models averaged per prediction")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or log lines")
@@ -81,6 +92,13 @@ def main(argv: list[str] | None = None) -> int:
         over = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_") and v is not None}
         if "time_scale" in over and over["time_scale"] != "auto":
             over["time_scale"] = float(over["time_scale"])
+        candidates = None
+        if args.select == "inner":
+            preset = {}
+            candidates = {
+                n: {**c, **over, **({"ensemble": args.ensemble} if args.ensemble else {})}
+                for n, c in gi.CANDIDATES.items()
+            }
         cfg = MNNConfig().replace(**{**preset, **over})
         data = gi.read_benchmark(
             args.input, time_key=args.time_key, embedding=args.embedding, n_pcs=args.n_pcs
@@ -94,8 +112,10 @@ def main(argv: list[str] | None = None) -> int:
             jobs=args.jobs,
             progress=not args.quiet,
             log=None if args.quiet else print,
+            candidates=candidates,
+            select_seeds=args.select_seeds,
         )
-        report["preset"] = args.preset
+        report["preset"] = "nested inner selection" if candidates else args.preset
         report["command"] = " ".join(
             ["python", "validation/interpolation.py", *(argv or sys.argv[1:])]
         )
