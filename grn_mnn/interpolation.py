@@ -12,7 +12,9 @@ The protocol of the trajectory-inference literature (TrajectoryNet, OT-CFM, Cell
    weights, Euclidean ground cost) and the MMD of the training loss;
 3. in the same run the OT-interpolate baseline: the exact OT plan between k-1 and k+1
    (squared-Euclidean cost, i.e. the W2 / McCann displacement interpolation), one partner per
-   source cell drawn from its row of the plan, linear interpolation at the time of k.
+   source cell drawn from its row of the plan, linear interpolation at the time of k;
+4. optionally (``candidates``) the Cell-MNN setting of fold k is chosen per fold among a fixed
+   candidate list by nested inner validation that never sees k (:func:`inner_selection`).
 
 Readers accept ``eb_velocity_v5.npz`` (``pcs``, ``sample_labels``), NLSB-style ``.npz``
 (``X``, ``ts``), ``.h5ad`` files with a time column and an ``obsm`` embedding (Open Problems:
@@ -44,31 +46,71 @@ PRESETS: dict[str, dict[str, Any]] = {
     "recommended": {"kinetic_path_points": 2, "lambda_kin": 0.03, "ensemble": 3},
 }
 
-#: Candidates of the per-fold nested selection (``run_benchmark(candidates=CANDIDATES)``,
-#: ``--select inner``). The list was fixed from the paper defaults and the earlier diagnosis
-#: (the paper setting underfits its own training time points) *before* any score of this
-#: selection was computed; every candidate keeps the path kinetic penalty and an ensemble of 3
-#: for the outer prediction. For outer fold k the candidate with the lowest inner W1 is used,
-#: the inner W1 being measured only on tasks that exclude k (see :func:`inner_selection`).
-CANDIDATES: dict[str, dict[str, Any]] = {
-    "kin03": {"kinetic_path_points": 2, "lambda_kin": 0.03, "ensemble": 3},
-    "kin03_lr1e-3": {"kinetic_path_points": 2, "lambda_kin": 0.03, "lr": 1e-3, "ensemble": 3},
-    "kin01_lr1e-3": {"kinetic_path_points": 2, "lambda_kin": 0.01, "lr": 1e-3, "ensemble": 3},
-    "kin03_lr1e-3_g01": {
-        "kinetic_path_points": 2,
-        "lambda_kin": 0.03,
-        "lr": 1e-3,
-        "gamma": 0.01,
-        "ensemble": 3,
+#: Candidate lists of the per-fold nested selection (``run_benchmark(candidates=...)``,
+#: ``--select inner --candidates NAME``). For outer fold k the candidate with the lowest inner
+#: W1 is used, the inner W1 being measured only on tasks that exclude k (see
+#: :func:`inner_selection`); every candidate keeps the path kinetic penalty and an ensemble of 3
+#: for the outer prediction. ``v1`` was fixed from the paper defaults and the earlier diagnosis
+#: (the paper setting underfits its own training time points) before any of its scores existed.
+#: ``v2`` was fixed after the v1 run, from v1's *inner* scores (lr 1e-3 and a refreshed operator
+#: along the path lowered them): it extends that direction (more path steps, longer training,
+#: the paper's kinetic weight). Both outer runs are reported in validation/results.
+CANDIDATE_SETS: dict[str, dict[str, dict[str, Any]]] = {
+    "v1": {
+        "kin03": {"kinetic_path_points": 2, "lambda_kin": 0.03, "ensemble": 3},
+        "kin03_lr1e-3": {"kinetic_path_points": 2, "lambda_kin": 0.03, "lr": 1e-3, "ensemble": 3},
+        "kin01_lr1e-3": {"kinetic_path_points": 2, "lambda_kin": 0.01, "lr": 1e-3, "ensemble": 3},
+        "kin03_lr1e-3_g01": {
+            "kinetic_path_points": 2,
+            "lambda_kin": 0.03,
+            "lr": 1e-3,
+            "gamma": 0.01,
+            "ensemble": 3,
+        },
+        "kin03_lr1e-3_steps2": {
+            "kinetic_path_points": 2,
+            "lambda_kin": 0.03,
+            "lr": 1e-3,
+            "n_steps_path": 2,
+            "ensemble": 3,
+        },
     },
-    "kin03_lr1e-3_steps2": {
-        "kinetic_path_points": 2,
-        "lambda_kin": 0.03,
-        "lr": 1e-3,
-        "n_steps_path": 2,
-        "ensemble": 3,
+    "v2": {
+        "steps2": {
+            "kinetic_path_points": 2,
+            "lambda_kin": 0.03,
+            "lr": 1e-3,
+            "n_steps_path": 2,
+            "ensemble": 3,
+        },
+        "steps4": {
+            "kinetic_path_points": 2,
+            "lambda_kin": 0.03,
+            "lr": 1e-3,
+            "n_steps_path": 4,
+            "ensemble": 3,
+        },
+        "steps2_kin10": {
+            "kinetic_path_points": 2,
+            "lambda_kin": 0.1,
+            "lr": 1e-3,
+            "n_steps_path": 2,
+            "ensemble": 3,
+        },
+        "steps2_long": {
+            "kinetic_path_points": 2,
+            "lambda_kin": 0.03,
+            "lr": 1e-3,
+            "n_steps_path": 2,
+            "max_epochs": 400,
+            "patience": 60,
+            "ensemble": 3,
+        },
     },
 }
+
+#: the default candidate list of ``--select inner``
+CANDIDATES = CANDIDATE_SETS["v2"]
 
 #: time columns tried, in order, when an .h5ad is given without ``time_key``
 TIME_KEYS = ("day", "time", "timepoint", "time_point", "sample_labels")

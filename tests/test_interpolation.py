@@ -175,3 +175,54 @@ def test_cli_writes_json_and_markdown(tmp_path):
     assert rep["config"]["max_epochs"] == 2 and rep["config"]["n_pcs"] == 2
     assert (tmp_path / "res" / "interpolation_toy.md").read_text().startswith("Leave-one")
     assert cli.main(["--input", str(tmp_path / "missing.npz"), "--quiet"]) == 2
+    x, t = _cloud(n_times=4, n=20)
+    np.savez(tmp_path / "four.npz", pcs=x, sample_labels=t)
+    nested = args[2:-2] + ["--select", "inner", "--candidates", "v1", "--holdout", "2"]
+    assert cli.main(["--input", str(tmp_path / "four.npz"), *nested]) == 0
+    rep = json.loads((tmp_path / "res" / "interpolation_four.json").read_text())
+    sel = rep["selection"]
+    assert list(sel["candidates"]) == list(gi.CANDIDATE_SETS["v1"])
+    assert all(c["max_epochs"] == 2 and c["ensemble"] == 1 for c in sel["candidates"].values())
+    assert [r["candidate"] for r in rep["results"] if r["method"] == "cellmnn"] == [
+        sel["chosen"]["2"]
+    ]
+    assert rep["preset"] == "nested inner selection, candidates v1"
+
+
+def test_nested_selection_is_blind_to_the_outer_fold(monkeypatch):
+    x, t = _cloud(n_times=5, n=20)
+    data = gi.BenchmarkData(x.astype(np.float32), t, "toy", {"n_pcs": 3})
+    cfg = MNNConfig(**FAST, n_pcs=3)
+    cands = {"a": {"ensemble": 1}, "b": {"lambda_kin": 0.5, "last_layer_scale": 1.0}}
+    seen = []
+    orig = SnapshotSampler.__init__
+
+    def spy(self, *a, **k):
+        orig(self, *a, **k)
+        seen.append(self.holdout_times.tolist())
+
+    monkeypatch.setattr(SnapshotSampler, "__init__", spy)
+    sel = gi.inner_selection(data, cfg, cands, [1, 2, 3])
+    # one training per candidate and pair of interior points, each without both points
+    assert seen == [[1.0, 2.0], [1.0, 3.0], [2.0, 3.0]] * 2
+    assert all(r["inner_target"] != r["fold"] for r in sel["tasks"])
+    assert len(sel["tasks"]) == 2 * 3 * 2
+    for k in (1, 2, 3):
+        mine = [r for r in sel["tasks"] if r["fold"] == k and r["candidate"] == "b"]
+        assert sel["scores"][k]["b"] == pytest.approx(np.mean([r["w1"] for r in mine]))
+        assert sel["chosen"][k] == min(cands, key=lambda n, k=k: sel["scores"][k][n])
+    # moving every cell of time 2 far away changes nothing in fold 2's choice or scores
+    z2 = data.z.copy()
+    z2[t == 2] += 50.0
+    moved = gi.inner_selection(gi.BenchmarkData(z2, t, "toy", {"n_pcs": 3}), cfg, cands, [2])
+    assert moved["scores"][2] == pytest.approx(sel["scores"][2], rel=1e-5)
+    assert moved["chosen"][2] == sel["chosen"][2]
+    # the runner uses the chosen candidate of each fold and reports the selection
+    rep = gi.run_benchmark(data, cfg, holdouts=[2], seeds=[0], progress=False, candidates=cands)
+    cm = [r for r in rep["results"] if r["method"] == "cellmnn"]
+    assert [r["candidate"] for r in cm] == [rep["selection"]["chosen"][2]]
+    assert rep["fold_config"][2]["ensemble"] == 1
+    assert "nested inner selection" in gi.to_markdown(rep)
+    one_interior = gi.BenchmarkData(data.z[t < 3], t[t < 3], "toy", {"n_pcs": 3})
+    with pytest.raises(ConfigError, match="2 interior"):
+        gi.inner_selection(one_interior, cfg, cands, [1])

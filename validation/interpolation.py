@@ -4,12 +4,16 @@ Usage::
 
     python validation/interpolation.py [--input FILE] [--time-key KEY]
         [--embedding OBSM_KEY | --n-pcs N] [--holdout K ...] [--seeds S ...] [--out DIR]
+        [--preset paper|recommended | --select inner [--candidates v1|v2]] [--jobs N]
 
 ``FILE`` is an ``.npz`` with ``pcs`` and ``sample_labels`` (``eb_velocity_v5.npz``) or an
 ``.h5ad`` with a time column and an ``obsm`` embedding or genes (a PCA is then computed);
 without ``--input`` the bundled EB subset is used. ``K`` indexes the sorted time points
 (interior ones only). Writes ``interpolation_<name>.json`` and ``.md`` to ``DIR``
 (default ``validation/results``). See :mod:`grn_mnn.interpolation` for the protocol.
+``--select inner`` chooses the Cell-MNN setting of every held-out point K among a fixed
+candidate list by nested inner validation that never sees K
+(:func:`grn_mnn.interpolation.inner_selection`).
 """
 
 from __future__ import annotations
@@ -72,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         "point (overrides --preset; explicit --field options still apply to all candidates)",
     )
     p.add_argument(
+        "--candidates",
+        choices=sorted(gi.CANDIDATE_SETS),
+        default="v2",
+        help="candidate list of --select inner (grn_mnn.interpolation.CANDIDATE_SETS)",
+    )
+    p.add_argument(
         "--select-seeds", type=int, nargs="+", default=[0], help="inner model seeds (default 0)"
     )
     p.add_argument("--ensemble", type=int, default=None, help="models averaged per prediction")
@@ -97,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             preset = {}
             candidates = {
                 n: {**c, **over, **({"ensemble": args.ensemble} if args.ensemble else {})}
-                for n, c in gi.CANDIDATES.items()
+                for n, c in gi.CANDIDATE_SETS[args.candidates].items()
             }
         cfg = MNNConfig().replace(**{**preset, **over})
         data = gi.read_benchmark(
@@ -115,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
             candidates=candidates,
             select_seeds=args.select_seeds,
         )
-        report["preset"] = "nested inner selection" if candidates else args.preset
+        report["preset"] = (
+            f"nested inner selection, candidates {args.candidates}" if candidates else args.preset
+        )
         report["command"] = " ".join(
             ["python", "validation/interpolation.py", *(argv or sys.argv[1:])]
         )
