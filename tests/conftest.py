@@ -38,3 +38,11 @@ def sim_h5ad(sim, tmp_path):
     out.uns.pop("true_network", None)
     out.write_h5ad(path)
     return path
+
+
+def cli_flags(settings: dict) -> list[str]:
+    """Configuration fields as grn-mnn command-line flags (``max_epochs`` -> ``--max-epochs``)."""
+    flags: list[str] = []
+    for key, value in settings.items():
+        flags += ["--" + key.replace("_", "-"), str(value)]
+    return flags

@@ -8,25 +8,11 @@ import time
 
 import pandas as pd
 import pytest
+from conftest import FAST, cli_flags
 
 from grn_mnn.cli import main
 
-TINY = [
-    "--max-epochs",
-    "4",
-    "--steps-per-epoch",
-    "2",
-    "--batch-start-cells",
-    "24",
-    "--batch-target-cells",
-    "24",
-    "--width",
-    "16",
-    "--depth",
-    "2",
-    "--patience",
-    "0",
-]
+TINY = cli_flags(FAST)
 
 
 def test_run_extract_score_export(sim_h5ad, sim, tmp_path, capsys):
@@ -186,22 +172,7 @@ def test_interrupt_then_resume_matches_uninterrupted(sim_h5ad, tmp_path):
         "none",
         "--quiet",
         "--no-plots",
-        "--max-epochs",
-        "400",
-        "--steps-per-epoch",
-        "2",
-        "--batch-start-cells",
-        "24",
-        "--batch-target-cells",
-        "24",
-        "--width",
-        "16",
-        "--depth",
-        "2",
-        "--patience",
-        "0",
-        "--checkpoint-every",
-        "1",
+        *cli_flags({**FAST, "max_epochs": 400, "checkpoint_every": 1}),
     ]
     full, cut = tmp_path / "full", tmp_path / "cut"
     p = _cli("run", "--out", str(full), *common)
