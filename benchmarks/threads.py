@@ -1,8 +1,10 @@
 """Time identical Cell-MNN training steps with 1 and 2 torch threads (and OMP_WAIT_POLICY).
 
-Each setting runs in a fresh subprocess (thread pools are fixed at start-up). A step is one
-batch of the default configuration on the bundled hepatocyte data (10 PCs). Writes
-``benchmarks/results/threads.json`` with per-setting median / p90 / max step times.
+Each setting runs in a fresh subprocess (thread pools are fixed at start-up), once on an idle
+machine and once with one core kept busy by another process (as when tests, a second job or
+another rank share the machine). A step is one batch of the default configuration on the bundled
+hepatocyte data (10 PCs). Writes ``benchmarks/results/threads.json`` with per-setting median /
+p90 / max step times.
 
     python benchmarks/threads.py
 """
@@ -79,7 +81,13 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     from grn_mnn._io import write_json
 
-    rows = [measure(t, w, args.steps) for t, w in [(1, None), (2, None), (2, "PASSIVE")]]
+    settings = [(1, None), (2, None), (2, "PASSIVE")]
+    rows = [{**measure(t, w, args.steps), "other_core": "idle"} for t, w in settings]
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        rows += [{**measure(t, w, args.steps), "other_core": "busy"} for t, w in settings]
+    finally:
+        burner.kill()
     write_json(args.out, rows)
     for r in rows:
         print(r)
