@@ -89,8 +89,19 @@ def _nan_to_none(obj: Any) -> Any:
     return obj
 
 
-def write_csv(path: str | os.PathLike, df, float_format: str = "%.6g") -> Path:
-    """Write a DataFrame as CSV atomically, without the index."""
+def write_csv(
+    path: str | os.PathLike, df, float_format: str = "%.6g", exact: tuple[str, ...] = ("time",)
+) -> Path:
+    """Write a DataFrame as CSV atomically, without the index.
+
+    Floats are written with ``float_format``, except the columns in ``exact`` (times), which are
+    written with full precision so they match the data's time points when read back.
+    """
+    cols = [c for c in exact if c in df.columns]
+    if cols:
+        df = df.copy()
+        for c in cols:
+            df[c] = [repr(float(v)) for v in df[c]]
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False, float_format=float_format, lineterminator="\n")
     return Path(path)

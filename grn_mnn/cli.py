@@ -137,7 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("extract", help="gene networks from a fitted model")
     e.add_argument("--model", required=True, help="model.pt written by run")
     e.add_argument("--input", required=True, help="data with the model's genes (.h5ad)")
-    e.add_argument("--time-key", default=None)
+    e.add_argument("--time-key", default=None, help="default: the model's time key")
+    e.add_argument(
+        "--time-order",
+        default=None,
+        help="label=time pairs (default: the mapping the model was trained with)",
+    )
     e.add_argument("--out", required=True)
     e.add_argument("--by", default=None, help="'time' or an obs column (cluster, lineage, ...)")
     e.add_argument("--sources", default=None, help="'tf' (TRRUST TFs) or a file of gene names")
@@ -205,7 +210,7 @@ def _cmd_extract(ns: argparse.Namespace) -> None:
     out = prepare_outdir(ns.out, ns.overwrite, ("edges.csv",))
     model = CellMNN.load(ns.model)
     adata = read_input(ns.input, time_key=ns.time_key)
-    pp.project(adata, model.mapping, time_key=ns.time_key)
+    pp.project(adata, model.mapping, time_key=ns.time_key, time_order=_time_order(ns.time_order))
     sources: Any = ns.sources
     if sources and sources not in ("tf", "all"):
         path = Path(sources)

@@ -37,6 +37,7 @@ MAPPING_KEYS = (
     "time_key",
     "n_pcs",
     "transform",
+    "time_order",
 )
 
 

@@ -170,9 +170,9 @@ def run(
         key_added=None,
     )
     files["edges"] = str(write_csv(out / "edges.csv", edges[["source", "target", "weight"]]))
-    slim = by_time[["source", "target", "weight", "time"]].copy()
-    slim["time"] = slim["time"].map(lambda v: repr(float(v)))  # exact times, not %.6g
-    files["edges_by_time"] = str(write_csv(out / "edges_by_time.csv", slim))
+    files["edges_by_time"] = str(
+        write_csv(out / "edges_by_time.csv", by_time[["source", "target", "weight", "time"]])
+    )
 
     # ------------------------------------------------------------------ score
     scores, ref = None, None

@@ -271,6 +271,8 @@ def prepare(
         "n_constant_genes_dropped": n_dropped_const,
         "n_top_genes": n_top_genes,
     }
+    if time_order is not None:  # kept so that new data with the same labels can be projected
+        adata.uns[KEY]["time_order"] = {str(k): float(v) for k, v in time_order.items()}
     return adata if copy else None
 
 
@@ -347,7 +349,7 @@ def project(
     check_anndata(adata)
     adata = adata.copy() if copy else adata
     time_key = time_key or mapping.get("time_key", "time")
-    t = parse_times(adata, time_key, time_order)
+    t = parse_times(adata, time_key, time_order or mapping.get("time_order"))
     upper = {g.upper(): i for i, g in enumerate(adata.var_names.astype(str))}
     genes = [str(g) for g in mapping["genes"]]
     missing = [g for g in genes if g.upper() not in upper]

@@ -216,3 +216,53 @@ def test_run_on_bundled_dataset_scores_against_its_species(tmp_path):
     assert scores["reference"]["n_edges_in_data"] > 0
     assert "trrust" in json.dumps(scores["reference"]).lower()
     assert set(pd.read_csv(out / "edges_by_time.csv")["time"]) == {0.0, 12.0, 24.0, 48.0, 72.0}
+
+
+def test_string_time_labels_roundtrip_through_run_and_extract(sim, tmp_path):
+    labels = {t: f"t{i}" for i, t in enumerate(sorted(sim.obs["time"].unique()))}
+    data = sim.copy()
+    data.uns.pop("true_network", None)
+    data.obs["stage"] = data.obs["time"].map(labels).astype("category")
+    del data.obs["time"]
+    path = tmp_path / "staged.h5ad"
+    data.write_h5ad(path)
+    order = ",".join(f"{lab}={t}" for t, lab in labels.items())
+    out = tmp_path / "r"
+    base = [
+        "run",
+        "--input",
+        str(path),
+        "--time-key",
+        "stage",
+        "--out",
+        str(out),
+        "--n-pcs",
+        "3",
+        "--reference",
+        "none",
+        "--quiet",
+        "--no-plots",
+        *TINY,
+    ]
+    assert main(base) == 2  # labels are not numeric and no order was given
+    assert main([*base, "--time-order", order, "--overwrite"]) == 0
+    # extract reuses the time key and label order stored with the model
+    assert (
+        main(
+            [
+                "extract",
+                "--model",
+                str(out / "model.pt"),
+                "--input",
+                str(path),
+                "--out",
+                str(tmp_path / "ex"),
+                "--by",
+                "time",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    got = pd.read_csv(tmp_path / "ex" / "edges.csv", float_precision="round_trip")
+    assert set(got["time"]) == set(labels)
