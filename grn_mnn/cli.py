@@ -160,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--input", default=None, help="the data (.h5ad) for baselines (pearson, linear ODE)"
     )
     s.add_argument("--time-key", default="time")
+    s.add_argument("--time-order", default=None, help="label=time pairs for non-numeric labels")
     s.add_argument("--out", required=True)
     s.add_argument("--seed", type=int, default=0)
     common(s)
@@ -246,7 +247,7 @@ def _cmd_score(ns: argparse.Namespace) -> None:
     if ns.input:
         adata = read_input(ns.input, time_key=ns.time_key)
         pp.check_anndata(adata)
-        t = pp.parse_times(adata, ns.time_key)
+        t = pp.parse_times(adata, ns.time_key, _time_order(ns.time_order))
         x = pp._to_dense(adata.X)
         pp.check_values(x, "auto")
         if pp.detect_kind(x) == "counts":

@@ -266,3 +266,21 @@ def test_string_time_labels_roundtrip_through_run_and_extract(sim, tmp_path):
     )
     got = pd.read_csv(tmp_path / "ex" / "edges.csv", float_precision="round_trip")
     assert set(got["time"]) == set(labels)
+    ref = tmp_path / "truth.tsv"
+    sim.uns["true_network"][["source", "target", "mode"]].to_csv(
+        ref, sep="\t", index=False, header=False
+    )
+    score = [
+        "score",
+        "--edges",
+        str(out / "edges.csv"),
+        "--reference",
+        str(ref),
+        "--input",
+        str(path),
+        "--time-key",
+        "stage",
+        "--quiet",
+    ]
+    assert main([*score, "--out", str(tmp_path / "s1")]) == 2
+    assert main([*score, "--time-order", order, "--out", str(tmp_path / "s2")]) == 0
