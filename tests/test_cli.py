@@ -15,27 +15,28 @@ from grn_mnn.cli import main
 TINY = cli_flags(FAST)
 
 
+def run_args(data, out, *extra):
+    """A quick `grn-mnn run` on ``data`` into ``out`` without reference or plots."""
+    return [
+        "run",
+        "--input",
+        str(data),
+        "--out",
+        str(out),
+        "--n-pcs",
+        "3",
+        "--reference",
+        "none",
+        "--quiet",
+        "--no-plots",
+        *TINY,
+        *extra,
+    ]
+
+
 def test_run_extract_score_export(sim_h5ad, sim, tmp_path, capsys):
     out = tmp_path / "run"
-    assert (
-        main(
-            [
-                "run",
-                "--input",
-                str(sim_h5ad),
-                "--out",
-                str(out),
-                "--n-pcs",
-                "3",
-                "--reference",
-                "none",
-                "--quiet",
-                "--no-plots",
-                *TINY,
-            ]
-        )
-        == 0
-    )
+    assert main(run_args(sim_h5ad, out)) == 0
     assert (out / "edges.csv").exists() and (out / "model.pt").exists()
     ex = tmp_path / "ex"
     assert (
@@ -131,20 +132,7 @@ def test_errors_are_one_line(args, match, sim_h5ad, tmp_path, capsys):
 
 def test_existing_results_refused(sim_h5ad, tmp_path, capsys):
     out = tmp_path / "r"
-    base = [
-        "run",
-        "--input",
-        str(sim_h5ad),
-        "--out",
-        str(out),
-        "--n-pcs",
-        "3",
-        "--reference",
-        "none",
-        "--quiet",
-        "--no-plots",
-        *TINY,
-    ]
+    base = run_args(sim_h5ad, out)
     assert main(base) == 0
     assert main(base) == 2
     assert "--overwrite" in capsys.readouterr().err
@@ -228,22 +216,7 @@ def test_string_time_labels_roundtrip_through_run_and_extract(sim, tmp_path):
     data.write_h5ad(path)
     order = ",".join(f"{lab}={t}" for t, lab in labels.items())
     out = tmp_path / "r"
-    base = [
-        "run",
-        "--input",
-        str(path),
-        "--time-key",
-        "stage",
-        "--out",
-        str(out),
-        "--n-pcs",
-        "3",
-        "--reference",
-        "none",
-        "--quiet",
-        "--no-plots",
-        *TINY,
-    ]
+    base = run_args(path, out, "--time-key", "stage")
     assert main(base) == 2  # labels are not numeric and no order was given
     assert main([*base, "--time-order", order, "--overwrite"]) == 0
     # extract reuses the time key and label order stored with the model
