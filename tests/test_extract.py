@@ -183,3 +183,19 @@ def test_ensemble_stability():
     assert mean.iloc[0]["weight"] == pytest.approx(-3.0)
     _, stats2 = extract.ensemble([a, c])
     assert stats2["mean_spearman"] == pytest.approx(-1.0)
+
+
+def test_ensemble_network_averages_operators():
+    adata, j_true = linear_system()
+    pp.prepare(adata, "time", n_pcs=3)
+    mapping = adata.uns["grn_mnn"]
+    a = latent_of(adata, j_true)
+    m1, m2 = FixedOperator(a, mapping), FixedOperator(-0.5 * a, mapping)
+    mean, stats = extract.ensemble_network([m1, m2], adata, top_n=10)
+    # the mean operator is 0.25 a, so the network is 0.25 J
+    ref = extract.network(FixedOperator(0.25 * a, mapping), adata, top_n=10, key_added=None)
+    np.testing.assert_allclose(mean["weight"], ref["weight"])
+    assert stats["mean_spearman"] == pytest.approx(-1.0)  # the two fits disagree in sign
+    other = FixedOperator(a, {**mapping, "loadings": mapping["loadings"][:, ::-1]})
+    with pytest.raises(InputError, match="different genes or PCA"):
+        extract.ensemble_network([m1, other], adata)
