@@ -283,6 +283,7 @@ def network(
     query_time: float | None = None,
     cells: np.ndarray | None = None,
     key_added: str | None = "grn_mnn",
+    spread: bool = True,
 ) -> pd.DataFrame:
     """Gene-level network table from a fitted model, over all cells or per time / group.
 
@@ -307,6 +308,9 @@ def network(
         Evaluate every cell's operator at this time instead of its own.
     cells
         Boolean mask or indices of the cells to use (default all).
+    spread
+        Add ``weight_std``, the standard deviation of J[target, source] across the cells
+        (jacobian reading; costs one pass over cells x edges).
     key_added
         Store the table in ``adata.uns[key_added]['networks'][by or 'all']`` (None: don't).
 
@@ -357,7 +361,7 @@ def network(
             top_k=top_k,
             top_n=top_n,
         )
-        if reading == "jacobian" and len(df):
+        if spread and reading == "jacobian" and len(df):
             df["weight_std"] = _edge_std(mapping, a_cells[m], df)
         if col is not None:
             df.insert(3, col, float(lab) if col == "time" else str(lab))
