@@ -20,7 +20,7 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 run: install
-	$(BIN)/grn-mnn run
+	$(BIN)/grn-mnn run --overwrite  # the canned main job regenerates results/ (deterministic)
 
 test: install
 	$(BIN)/python -m pytest -q
