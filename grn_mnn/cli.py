@@ -251,11 +251,7 @@ def _cmd_score(ns: argparse.Namespace) -> None:
         x = pp._to_dense(adata.X)
         pp.check_values(x, "auto")
         if pp.detect_kind(x) == "counts":
-            import numpy as np
-
-            lib = x.sum(axis=1, keepdims=True)
-            lib[lib == 0] = 1
-            x = np.log1p(x / lib * np.median(lib))
+            x = pp.normalize_counts(x, allow_empty_cells=True)
         kw.update(expression=x, genes=list(adata.var_names.astype(str)), times=t)
     scores = validate.score_edges_file(ns.edges, ns.reference, **kw)
     write_json(out / "scores.json", scores)

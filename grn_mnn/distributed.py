@@ -160,14 +160,10 @@ def load_snapshots(
         return prepare_backed(
             path, Path(scratch) / "latent.npy", time_key, n_pcs, layer=layer, overwrite=True
         )
-    import anndata
-
     from .pp import LATENT_KEY, TIME_COL, prepare
+    from .readers import read_input
 
-    try:
-        adata = anndata.read_zarr(path) if path.is_dir() else anndata.read_h5ad(path)
-    except Exception as exc:
-        raise InputError(f"cannot read {path} as AnnData ({exc})") from None
+    adata = read_input(path, time_key=time_key)
     prepare(adata, time_key=time_key, n_pcs=n_pcs, layer=layer)
     snap = Snapshots(adata.obsm[LATENT_KEY], adata.obs[TIME_COL].to_numpy())
     return snap, dict(adata.uns["grn_mnn"])

@@ -242,17 +242,10 @@ def read_h5ad(
     ``embedding=None`` uses ``obsm['X_pca']`` when present, else computes a PCA of ``X``
     (``n_pcs`` components, as stored: log-normalise first if ``X`` holds counts).
     """
-    import anndata as ad
-
     from .pp import parse_times
+    from .readers import read_input
 
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"input file {path} does not exist; check --input")
-    try:
-        adata = ad.read_h5ad(path)
-    except Exception as exc:
-        raise InputError(f"cannot read {path} as .h5ad ({type(exc).__name__}: {exc})") from None
+    adata = read_input(path)
     if time_key is None:
         found = [k for k in TIME_KEYS if k in adata.obs.columns]
         if not found:

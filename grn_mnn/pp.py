@@ -131,6 +131,23 @@ def detect_kind(x: np.ndarray) -> Literal["counts", "log"]:
     return "counts" if is_int and sample.max() > 30 else "log"
 
 
+def normalize_counts(x: np.ndarray, allow_empty_cells: bool = False) -> np.ndarray:
+    """log1p of counts scaled to the median library size (scanpy's normalize_total + log1p).
+
+    Cells with zero total counts raise :class:`InputError` unless ``allow_empty_cells`` (they
+    then stay all-zero).
+    """
+    lib = x.sum(axis=1, keepdims=True)
+    empty = lib == 0
+    if empty.any() and not allow_empty_cells:
+        raise InputError(
+            f"{int(empty.sum())} cells have zero total counts; filter them "
+            "out (sc.pp.filter_cells(adata, min_counts=1))"
+        )
+    lib = np.where(empty, 1.0, lib)
+    return np.log1p(x / lib * np.median(lib))
+
+
 def check_values(x: np.ndarray, data_kind: str) -> None:
     """Raise :class:`InputError` on NaN, infinite or negative values."""
     if not np.all(np.isfinite(x)):
@@ -214,13 +231,7 @@ def prepare(
     kind = detect_kind(x) if data_kind == "auto" else data_kind
     transform = "none"
     if kind == "counts":
-        lib = x.sum(axis=1, keepdims=True)
-        if np.any(lib == 0):
-            raise InputError(
-                f"{int((lib == 0).sum())} cells have zero total counts; filter them "
-                "out (sc.pp.filter_cells(adata, min_counts=1))"
-            )
-        x = np.log1p(x / lib * np.median(lib))
+        x = normalize_counts(x)
         transform = "normalize_total(median)+log1p"
 
     keep = x.max(axis=0) > x.min(axis=0)
@@ -362,9 +373,7 @@ def project(
     x = _to_dense(adata.X)
     check_values(x, "auto")
     if mapping.get("transform", "none") != "none":
-        lib = x.sum(axis=1, keepdims=True)
-        lib[lib == 0] = 1.0
-        x = np.log1p(x / lib * np.median(lib))
+        x = normalize_counts(x, allow_empty_cells=True)
         full = np.zeros_like(x)
         full[:, idx] = x[:, idx]
         adata.layers[LOG_LAYER] = full

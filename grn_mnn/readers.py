@@ -15,7 +15,8 @@ from .errors import InputError
 def read_input(
     path: str | os.PathLike, *, time_key: str | None = None, backed: bool = False
 ) -> AnnData:
-    """Read ``.h5ad``, ``.zarr`` or a cells x genes ``.csv``/``.tsv`` table into AnnData.
+    """Read ``.h5ad``, a zarr store (``.zarr`` or any directory) or a cells x genes
+    ``.csv``/``.tsv`` table into AnnData.
 
     For CSV/TSV the first column holds cell ids, one column (``time_key``) the time, every
     other column a gene. ``backed=True`` opens an ``.h5ad`` without loading ``X``.
@@ -29,7 +30,7 @@ def read_input(
     try:
         if suffix == ".h5ad":
             return ad.read_h5ad(path, backed="r" if backed else None)
-        if suffix == ".zarr":
+        if suffix == ".zarr" or path.is_dir():
             return ad.read_zarr(path)
         if suffix in (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz"):
             return _read_table(

@@ -15,6 +15,11 @@ from grn_mnn.cli import main
 TINY = cli_flags(FAST)
 
 
+def extract_args(model, data, out, *extra):
+    """`grn-mnn extract` of ``model`` on ``data`` into ``out``."""
+    return ["extract", "--model", str(model), "--input", str(data), "--out", str(out), *extra]
+
+
 def run_args(data, out, *extra):
     """A quick `grn-mnn run` on ``data`` into ``out`` without reference or plots."""
     return [
@@ -41,13 +46,9 @@ def test_run_extract_score_export(sim_h5ad, sim, tmp_path, capsys):
     ex = tmp_path / "ex"
     assert (
         main(
-            [
-                "extract",
-                "--model",
+            extract_args(
                 str(out / "model.pt"),
-                "--input",
                 str(sim_h5ad),
-                "--out",
                 str(ex),
                 "--by",
                 "time",
@@ -55,7 +56,7 @@ def test_run_extract_score_export(sim_h5ad, sim, tmp_path, capsys):
                 "2",
                 "--graphml",
                 "--quiet",
-            ]
+            )
         )
         == 0
     )
@@ -222,18 +223,9 @@ def test_string_time_labels_roundtrip_through_run_and_extract(sim, tmp_path):
     # extract reuses the time key and label order stored with the model
     assert (
         main(
-            [
-                "extract",
-                "--model",
-                str(out / "model.pt"),
-                "--input",
-                str(path),
-                "--out",
-                str(tmp_path / "ex"),
-                "--by",
-                "time",
-                "--quiet",
-            ]
+            extract_args(
+                str(out / "model.pt"), str(path), str(tmp_path / "ex"), "--by", "time", "--quiet"
+            )
         )
         == 0
     )
