@@ -19,6 +19,12 @@ from .config import MNNConfig
 from .errors import GrnMnnError, InputError
 
 _SKIP_FIELDS = {"seed", "n_pcs", "extra", "threads"}
+#: fields whose default's type is not the type of their values
+_ARG_TYPES: dict[str, type] = {
+    **dict.fromkeys(("parameterization", "lr_schedule", "device", "time_scale"), str),
+    "on_divergence": str,
+    "path_step": float,
+}
 
 
 def _config_args(p: argparse.ArgumentParser) -> None:
@@ -27,11 +33,7 @@ def _config_args(p: argparse.ArgumentParser) -> None:
         if f.name in _SKIP_FIELDS:
             continue
         flag = "--" + f.name.replace("_", "-")
-        kind = (
-            str
-            if f.name in ("parameterization", "lr_schedule", "device", "time_scale")
-            else type(f.default)
-        )
+        kind = _ARG_TYPES.get(f.name, type(f.default))
         g.add_argument(
             flag, dest=f"cfg_{f.name}", type=kind, default=None, help=f"default {f.default!r}"
         )

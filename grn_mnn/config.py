@@ -35,7 +35,14 @@ class MNNConfig:
         training time points (times then lie in [0, 1]); ``1.0`` keeps real units.
     n_steps_path
         Number of piecewise steps along which A is refreshed when propagating (1 = the paper:
-        A computed once at the start cell).
+        A computed once at the start cell). Each interval is cut into this many equal steps,
+        so the grid depends on the interval's length; see ``path_step`` for a fixed grid.
+    path_step
+        ``None`` (default): use ``n_steps_path``. A positive number h (in the data's time
+        units): A is refreshed at t0, t0 + h, t0 + 2h, ... (the last step may be shorter).
+        The grid is the same whatever the end time, so pushing a cell to an intermediate time
+        gives exactly the state its longer path passes through (interpolation is consistent
+        with the paths the model was trained on).
     batch_start_cells, batch_target_cells
         Start cells per batch (spread over the training time points except the last) and cells
         sampled from each time point as the comparison population.
@@ -50,6 +57,13 @@ class MNNConfig:
         it is the time-averaged squared speed ||A z(s)||^2 along each start cell's propagated
         path to the next training time point (midpoint rule, m points per path step), the
         Benamou-Brenier action, which favours constant-speed paths between snapshots.
+    backward_weight
+        ``0`` (the paper): cells are only pushed forward in time. ``w > 0``: cells sampled at
+        every later training time point are also pushed *backward* (z(t') = expm(-A (t - t'))
+        z(t) per step) to every earlier training time point, and those MMD terms, discounted by
+        ``gamma`` in the same way, are added with weight w. The operators then have to explain
+        each gap from both of its ends (used with ``path_step``, the field inside a gap is
+        constrained from both sides). Only training time points are used.
     lambda_inv
         Weight of the invertibility penalty 1 / (|det P| + 1e-4) (eigen only).
     lr, weight_decay
@@ -65,6 +79,12 @@ class MNNConfig:
         Independent sub-batches per optimisation step; the loss is their mean. Under
         ``torchrun`` they are split across processes (data-parallel), so a run with R
         processes and ``replicas=R`` computes the same steps as one process with ``replicas=R``.
+    on_divergence
+        What to do when the loss becomes non-finite (matrix exponential overflow): ``"raise"``
+        (default) raises :class:`~grn_mnn.errors.TrainingError` naming the epoch;
+        ``"stop"`` ends training there and keeps the best validation state so far (the
+        result records it in ``FitResult.diverged``); it raises as well when there is no
+        validated state yet.
     grad_clip
         Maximum gradient norm (guards against exploding updates).
     max_op_norm
@@ -87,12 +107,14 @@ class MNNConfig:
     last_layer_scale: float = 0.01
     time_scale: float | Literal["auto"] = 1.0
     n_steps_path: int = 1
+    path_step: float | None = None
     batch_start_cells: int = 200
     batch_target_cells: int = 200
     gamma: float = 0.1
     sigma: float = 1.0
     lambda_kin: float = 0.1
     kinetic_path_points: int = 0
+    backward_weight: float = 0.0
     lambda_inv: float = 1e-3
     lr: float = 2e-4
     weight_decay: float = 1e-5
@@ -108,6 +130,7 @@ class MNNConfig:
     checkpoint_every: int = 20
     replicas: int = 1
     grad_clip: float = 10.0
+    on_divergence: Literal["raise", "stop"] = "raise"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> MNNConfig:
@@ -137,6 +160,11 @@ class MNNConfig:
         )
         need(self.n_steps_path >= 1, "n_steps_path must be >= 1")
         need(
+            self.path_step is None
+            or (isinstance(self.path_step, int | float) and self.path_step > 0),
+            f"path_step must be None or a positive time step, got {self.path_step!r}",
+        )
+        need(
             self.batch_start_cells >= 2 and self.batch_target_cells >= 2,
             "batch_start_cells and batch_target_cells must be >= 2",
         )
@@ -146,7 +174,10 @@ class MNNConfig:
             isinstance(self.kinetic_path_points, int) and 0 <= self.kinetic_path_points <= 64,
             f"kinetic_path_points must be an integer in 0..64, got {self.kinetic_path_points!r}",
         )
-        need(self.lambda_kin >= 0 and self.lambda_inv >= 0, "penalty weights must be >= 0")
+        need(
+            self.lambda_kin >= 0 and self.lambda_inv >= 0 and self.backward_weight >= 0,
+            "penalty and loss weights (lambda_kin, lambda_inv, backward_weight) must be >= 0",
+        )
         need(self.lr > 0 and self.weight_decay >= 0, "lr must be > 0 and weight_decay >= 0")
         need(
             self.lr_schedule in ("constant", "cosine"),
@@ -169,6 +200,10 @@ class MNNConfig:
         need(self.max_op_norm > 0, "max_op_norm must be > 0")
         need(self.replicas >= 1, "replicas must be >= 1")
         need(self.grad_clip > 0, "grad_clip must be > 0")
+        need(
+            self.on_divergence in ("raise", "stop"),
+            f"on_divergence must be 'raise' or 'stop', got {self.on_divergence!r}",
+        )
         need(self.checkpoint_every >= 1, "checkpoint_every must be >= 1")
         return self
 

@@ -43,6 +43,7 @@ class CellMNNModule(nn.Module):
         self.n_zero_eigs = int(config.n_zero_eigs)
         self.max_op_norm = float(config.max_op_norm)
         self.n_steps_path = int(config.n_steps_path)
+        self.path_step = None if config.path_step is None else float(config.path_step)
         self.register_buffer("time_scale", torch.tensor(float(time_scale), dtype=torch.float32))
         self.n_datasets = int(n_datasets)
         self.embedding = nn.Embedding(n_datasets, embed_dim) if n_datasets > 1 else None
@@ -114,28 +115,41 @@ class CellMNNModule(nn.Module):
         """Advance z0 from t0 to t1 (per cell) with z(t1) = expm(A (t1 - t0)) z0.
 
         With ``n_steps_path > 1`` the interval is cut into equal steps and A is recomputed at
-        the start of each step (piecewise-constant operator along the path).
+        the start of each step (piecewise-constant operator along the path). With ``path_step``
+        set, A is instead recomputed on the fixed grid t0, t0 + h, t0 + 2h, ... (per cell; the
+        last step is shorter and cells that have arrived stay put), so the state reached at an
+        intermediate time is exactly the one a longer path passes through.
         ``a0`` optionally supplies the operator at (z0, t0) to avoid recomputing it.
         With ``energy_points = m > 0`` also return, per cell, the time-averaged squared speed
         along the path, ``mean_s ||A z(s)||^2`` by the midpoint rule with m points per step
         (the velocity is the one the flow actually uses: A of the current step at z(s)).
         """
-        k = self.n_steps_path
-        dt = ((t1 - t0) / self.time_scale).to(z0.dtype) / k
+        span = t1 - t0
+        if self.path_step is None:
+            k = self.n_steps_path
+            lengths = [span / k] * k
+        else:
+            h = self.path_step
+            k = max(1, int(torch.ceil(span.abs().max() / h).item())) if span.numel() else 1
+            sign = torch.sign(span)
+            lengths = [sign * (span.abs() - j * h).clamp(0.0, h) for j in range(k)]
         z, t = z0, t0
         energy = z0.new_zeros(z0.shape[0])
-        for step in range(k):
+        denom = span.abs().clamp_min(1e-12).to(z0.dtype)
+        for step, length in enumerate(lengths):
             a = a0 if (step == 0 and a0 is not None) else self.operator(z, t, ds)
+            dt = (length / self.time_scale).to(z0.dtype)
+            weight = (length.abs().to(z0.dtype) / denom) if energy_points else None
             for q in range(energy_points):
                 frac = (q + 0.5) / energy_points
                 zq = torch.bmm(
                     torch.linalg.matrix_exp(a * (frac * dt).reshape(-1, 1, 1)), z.unsqueeze(-1)
                 )
                 vq = torch.bmm(a, zq).squeeze(-1)
-                energy = energy + (vq * vq).sum(dim=1) / (energy_points * k)
+                energy = energy + weight * (vq * vq).sum(dim=1) / energy_points
             m = torch.linalg.matrix_exp(a * dt.reshape(-1, 1, 1))
             z = torch.bmm(m, z.unsqueeze(-1)).squeeze(-1)
-            t = t + (t1 - t0) / k
+            t = t + length
         return (z, energy) if energy_points else z
 
     def forward(

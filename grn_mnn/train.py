@@ -23,6 +23,7 @@ import math
 import os
 import signal
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,10 @@ from .config import MNNConfig
 from .errors import ConfigError, InputError, TrainingError
 from .losses import kinetic, mmd2
 from .module import CellMNNModule, invertibility_penalty
+
+
+class _Diverged(Exception):
+    """Internal: the loss became non-finite and ``on_divergence='stop'`` applies."""
 
 
 class TrainingInterrupted(TrainingError):
@@ -133,9 +138,18 @@ class SnapshotSampler:
         return all(len(v) >= 2 for v in self.val_idx)
 
     def sample(
-        self, n_start: int, n_target: int, gen: torch.Generator, split: str = "train"
+        self,
+        n_start: int,
+        n_target: int,
+        gen: torch.Generator,
+        split: str = "train",
+        first_target: bool = False,
     ) -> dict[str, Any]:
-        """Draw one batch; returns start indices and groups, and target indices per time."""
+        """Draw one batch; returns start indices and groups, and target indices per time.
+
+        ``targets[0]`` (cells of the first time point) is drawn only with ``first_target``
+        (backward pushes need it); it is drawn last so the other draws do not change.
+        """
         pools = self.train_idx if split == "train" else self.val_idx
         m = len(self.times)
         per = np.full(m - 1, n_start // (m - 1))
@@ -145,6 +159,8 @@ class SnapshotSampler:
             starts.append(_draw(pools[s], int(per[s]), gen))
             groups.append(np.full(int(per[s]), s))
         targets = [None] + [_draw(pools[j], n_target, gen) for j in range(1, m)]
+        if first_target:
+            targets[0] = _draw(pools[0], n_target, gen)
         return {
             "start": np.concatenate(starts),
             "group": np.concatenate(groups),
@@ -187,16 +203,29 @@ def batch_loss(
     """
     times = sampler.times
     z_all = data.z
-    z0 = torch.from_numpy(take_rows(z_all, batch["start"])).to(device)
-    t0 = torch.from_numpy(data.t[batch["start"]].astype(np.float32)).to(device)
     g = batch["group"]
-    ds = torch.full((len(g),), data.dataset, dtype=torch.long, device=device)
-    # every (start cell, later time) pair in one batched matrix exponential
+    n_fwd = len(g)
+    start_idx, start_grp = batch["start"], g
+    # every (start cell, other time) pair in one batched matrix exponential
     cell_ix, tgt_ix = [], []
     for j in range(1, len(times)):
         rows = np.flatnonzero(g < j)
         cell_ix.append(rows)
         tgt_ix.append(np.full(len(rows), j))
+    if cfg.backward_weight > 0:
+        # backward starts: the first cells of each later time point's target draw
+        per = max(1, n_fwd // (len(times) - 1))
+        b_idx = [batch["targets"][j][:per] for j in range(1, len(times))]
+        b_grp = np.concatenate([np.full(len(b), j) for j, b in enumerate(b_idx, start=1)])
+        start_idx = np.concatenate([start_idx, *b_idx])
+        start_grp = np.concatenate([g, b_grp])
+        for s in range(len(times) - 1):
+            rows = n_fwd + np.flatnonzero(b_grp > s)
+            cell_ix.append(rows)
+            tgt_ix.append(np.full(len(rows), s))
+    z0 = torch.from_numpy(take_rows(z_all, start_idx)).to(device)
+    t0 = torch.from_numpy(data.t[start_idx].astype(np.float32)).to(device)
+    ds = torch.full((len(start_idx),), data.dataset, dtype=torch.long, device=device)
     cell_ix_np = np.concatenate(cell_ix)
     tgt_np = np.concatenate(tgt_ix)
     ci = torch.from_numpy(cell_ix_np).to(device)
@@ -209,18 +238,23 @@ def batch_loss(
         )
     fit = z0.new_zeros(())
     n_groups = len(times) - 1
-    g_pairs = g[cell_ix_np]
-    for j in range(1, len(times)):
+    g_pairs = start_grp[cell_ix_np]
+    for j in range(len(times)):
+        if batch["targets"][j] is None:
+            continue
         target = torch.from_numpy(take_rows(z_all, batch["targets"][j])).to(device)
-        for s in range(j):
+        for s in range(len(times)):
+            if s == j:
+                continue
             sel = np.flatnonzero((tgt_np == j) & (g_pairs == s))
             if len(sel) == 0:
                 continue
             pred = z1[torch.from_numpy(sel).to(device)]
-            fit = fit + cfg.gamma ** (j - s - 1) * mmd2(pred, target, cfg.sigma)
+            weight = cfg.gamma ** (abs(j - s) - 1) * (1.0 if s < j else cfg.backward_weight)
+            fit = fit + weight * mmd2(pred, target, cfg.sigma)
     fit = fit / n_groups
     if energy is None:
-        kin = kinetic(a0, z0)
+        kin = kinetic(a0[:n_fwd], z0[:n_fwd])
     else:  # time-averaged squared speed along each start cell's path to the next time point
         nxt = torch.from_numpy(np.flatnonzero(tgt_np == g_pairs + 1)).to(device)
         kin = energy[nxt].mean()
@@ -244,6 +278,7 @@ class FitResult:
     stopped_early: bool = False
     seconds: float = 0.0
     holdout_times: list[float] = field(default_factory=list)
+    diverged: str = ""
 
     @property
     def seconds_per_epoch(self) -> float:
@@ -394,107 +429,122 @@ def fit(
         leave=False,
     )
     stopped_early = False
+    diverged = ""
     with _catch_signals() as flag:
-        while state["epoch"] < cfg.max_epochs:
-            ep_t0 = time.perf_counter()
-            module.train()
-            parts = {"loss": 0.0, "mmd": 0.0, "kinetic": 0.0}
-            for _ in range(cfg.steps_per_epoch):
-                opt.zero_grad(set_to_none=True)
-                for i, r in enumerate(local):
-                    sync = (
-                        contextlib.nullcontext()
-                        if world == 1 or i == len(local) - 1
-                        else net.no_sync()
-                    )
-                    with sync:
-                        try:
-                            out = [
-                                batch_loss(
-                                    net,
-                                    ds,
-                                    smp,
-                                    smp.sample(
-                                        cfg.batch_start_cells, cfg.batch_target_cells, gens[r]
-                                    ),
-                                    cfg,
-                                    device,
+        try:
+            while state["epoch"] < cfg.max_epochs:
+                ep_t0 = time.perf_counter()
+                module.train()
+                parts = {"loss": 0.0, "mmd": 0.0, "kinetic": 0.0}
+                for _ in range(cfg.steps_per_epoch):
+                    opt.zero_grad(set_to_none=True)
+                    for i, r in enumerate(local):
+                        sync = (
+                            contextlib.nullcontext()
+                            if world == 1 or i == len(local) - 1
+                            else net.no_sync()
+                        )
+                        with sync:
+                            try:
+                                out = [
+                                    batch_loss(
+                                        net,
+                                        ds,
+                                        smp,
+                                        smp.sample(
+                                            cfg.batch_start_cells,
+                                            cfg.batch_target_cells,
+                                            gens[r],
+                                            first_target=cfg.backward_weight > 0,
+                                        ),
+                                        cfg,
+                                        device,
+                                    )
+                                    for ds, smp in zip(datasets, samplers, strict=True)
+                                ]
+                                problem = None
+                            except TrainingError as exc:  # propagation overflow
+                                out, problem = [], str(exc)
+                            loss = sum(o["loss"] for o in out) if out else None
+                            if problem is None and not torch.isfinite(loss):
+                                problem = f"loss became {loss.item()}"
+                            if problem is not None:
+                                _save_checkpoint(ckpt, module, opt, sched, gens, state, cfg)
+                                if cfg.on_divergence == "stop" and state["best_state"] is not None:
+                                    raise _Diverged(f"{problem} at epoch {state['epoch'] + 1}")
+                                raise TrainingError(
+                                    f"{problem} at epoch {state['epoch'] + 1}; the "
+                                    "last good state was kept"
+                                    f"{' in ' + str(ckpt) if ckpt else ''}. Lower lr, use "
+                                    "time_scale='auto' or raise lambda_kin"
                                 )
-                                for ds, smp in zip(datasets, samplers, strict=True)
-                            ]
-                            problem = None
-                        except TrainingError as exc:  # propagation overflow
-                            out, problem = [], str(exc)
-                        loss = sum(o["loss"] for o in out) if out else None
-                        if problem is None and not torch.isfinite(loss):
-                            problem = f"loss became {loss.item()}"
-                        if problem is not None:
-                            _save_checkpoint(ckpt, module, opt, sched, gens, state, cfg)
-                            raise TrainingError(
-                                f"{problem} at epoch {state['epoch'] + 1}; the "
-                                "last good state was kept"
-                                f"{' in ' + str(ckpt) if ckpt else ''}. Lower lr, use "
-                                "time_scale='auto' or raise lambda_kin"
-                            )
-                        # DDP averages over processes: scale so the step uses mean over replicas
-                        (loss * (world / replicas)).backward()
-                    w = 1.0 / (len(local) * cfg.steps_per_epoch)
-                    parts["loss"] += loss.item() * w
-                    parts["mmd"] += sum(o["mmd"].item() for o in out) * w
-                    parts["kinetic"] += sum(o["kinetic"].item() for o in out) * w
-                torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.grad_clip)
-                opt.step()
-                sched.step()
-            state["epoch"] += 1
-            if world > 1:  # report the mean over processes, not a rank-local value
-                parts = _all_reduce_mean(parts, device)
-            # without validation cells there is nothing honest to select on: keep the last
-            # state (every epoch counts as an improvement), never the lowest training loss
-            val = (
-                _validate(module, datasets, samplers, val_batches, cfg, device)
-                if use_val
-                else -float(state["epoch"])
-            )
-            h = state["history"]
-            h["epoch"].append(state["epoch"])
-            h["train_loss"].append(parts["loss"])
-            h["val_loss"].append(val if use_val else float("nan"))
-            h["mmd"].append(parts["mmd"])
-            h["kinetic"].append(parts["kinetic"])
-            h["seconds"].append(time.perf_counter() - ep_t0)
-            if val < state["best_val"]:
-                state.update(
-                    best_val=val,
-                    best_epoch=state["epoch"],
-                    bad=0,
-                    best_state={k: v.detach().clone() for k, v in module.state_dict().items()},
+                            # DDP averages over processes: scale so the step uses mean over replicas
+                            (loss * (world / replicas)).backward()
+                        w = 1.0 / (len(local) * cfg.steps_per_epoch)
+                        parts["loss"] += loss.item() * w
+                        parts["mmd"] += sum(o["mmd"].item() for o in out) * w
+                        parts["kinetic"] += sum(o["kinetic"].item() for o in out) * w
+                    torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.grad_clip)
+                    opt.step()
+                    sched.step()
+                state["epoch"] += 1
+                if world > 1:  # report the mean over processes, not a rank-local value
+                    parts = _all_reduce_mean(parts, device)
+                # without validation cells there is nothing honest to select on: keep the last
+                # state (every epoch counts as an improvement), never the lowest training loss
+                val = (
+                    _validate(module, datasets, samplers, val_batches, cfg, device)
+                    if use_val
+                    else -float(state["epoch"])
                 )
-            else:
-                state["bad"] += 1
-            bar.update(1)
-            bar.set_postfix(
-                loss=f"{parts['loss']:.4f}",
-                val=f"{val:.4f}" if use_val else "-",
-                best=state["best_epoch"],
-            )
-            done = use_val and state["bad"] >= cfg.patience
-            if ckpt is not None and (
-                state["epoch"] % cfg.checkpoint_every == 0
-                or flag["stop"]
-                or done
-                or state["epoch"] == cfg.max_epochs
-            ):
-                _save_checkpoint(ckpt, module, opt, sched, gens, state, cfg)
-            if flag["stop"]:
-                bar.close()
-                raise TrainingInterrupted(
-                    f"interrupted after epoch {state['epoch']}; checkpoint "
-                    f"{'saved to ' + str(ckpt) if ckpt else 'not kept (no checkpoint path)'}; "
-                    "rerun with --resume to continue"
+                h = state["history"]
+                h["epoch"].append(state["epoch"])
+                h["train_loss"].append(parts["loss"])
+                h["val_loss"].append(val if use_val else float("nan"))
+                h["mmd"].append(parts["mmd"])
+                h["kinetic"].append(parts["kinetic"])
+                h["seconds"].append(time.perf_counter() - ep_t0)
+                if val < state["best_val"]:
+                    state.update(
+                        best_val=val,
+                        best_epoch=state["epoch"],
+                        bad=0,
+                        best_state={k: v.detach().clone() for k, v in module.state_dict().items()},
+                    )
+                else:
+                    state["bad"] += 1
+                bar.update(1)
+                bar.set_postfix(
+                    loss=f"{parts['loss']:.4f}",
+                    val=f"{val:.4f}" if use_val else "-",
+                    best=state["best_epoch"],
                 )
-            if done:
-                stopped_early = True
-                break
+                done = use_val and state["bad"] >= cfg.patience
+                if ckpt is not None and (
+                    state["epoch"] % cfg.checkpoint_every == 0
+                    or flag["stop"]
+                    or done
+                    or state["epoch"] == cfg.max_epochs
+                ):
+                    _save_checkpoint(ckpt, module, opt, sched, gens, state, cfg)
+                if flag["stop"]:
+                    bar.close()
+                    raise TrainingInterrupted(
+                        f"interrupted after epoch {state['epoch']}; checkpoint "
+                        f"{'saved to ' + str(ckpt) if ckpt else 'not kept (no checkpoint path)'}; "
+                        "rerun with --resume to continue"
+                    )
+                if done:
+                    stopped_early = True
+                    break
+        except _Diverged as exc:
+            diverged = str(exc)
+            warnings.warn(
+                f"training diverged ({diverged}); stopped and kept the best validation state "
+                f"(epoch {state['best_epoch']}). Lower lr for a longer run.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
     bar.close()
     if state["best_state"] is not None:
         module.load_state_dict(state["best_state"])
@@ -505,6 +555,7 @@ def fit(
         best_epoch=state["best_epoch"],
         epochs_run=state["epoch"],
         stopped_early=stopped_early,
+        diverged=diverged,
         seconds=time.perf_counter() - t_start,
         holdout_times=[float(x) for h in holdout_per for x in h],
     )
@@ -545,7 +596,13 @@ def _validation_batches(
     gen = torch.Generator().manual_seed(cfg.seed + 104729)
     return [
         [
-            s.sample(cfg.batch_start_cells, cfg.batch_target_cells, gen, split="val")
+            s.sample(
+                cfg.batch_start_cells,
+                cfg.batch_target_cells,
+                gen,
+                split="val",
+                first_target=cfg.backward_weight > 0,
+            )
             for s in samplers
         ]
         for _ in range(n_batches)

@@ -95,6 +95,45 @@ def test_multi_step_path_refreshes_the_operator():
     np.testing.assert_allclose(got, ref, rtol=1e-8)
 
 
+def test_fixed_path_step_is_consistent_at_intermediate_times():
+    """With path_step h the grid does not depend on the end time: the state pushed to an
+    intermediate time is the one the longer path passes through, and a partial last step uses
+    the operator refreshed on the grid."""
+    cfg = MNNConfig(n_pcs=4, width=16, depth=2, last_layer_scale=1.0, path_step=0.5)
+    torch.manual_seed(0)
+    m = CellMNNModule(4, cfg).double()
+    z = torch.randn(5, 4, dtype=torch.float64)
+    t0 = torch.tensor([0.0, 0.0, 1.0, 1.0, 2.0], dtype=torch.float64)
+    with torch.no_grad():
+        long = m.propagate(z, t0, t0 + 1.7)
+        mid = m.propagate(z, t0, t0 + 1.0)
+        rest = m.propagate(mid, t0 + 1.0, t0 + 1.7)
+        # by hand: steps of 0.5, 0.5, 0.5, 0.2 with A refreshed at each grid point
+        ref = z.clone()
+        tt = t0.clone()
+        for length in (0.5, 0.5, 0.5, 0.2):
+            a = m.operator(ref, tt).numpy()
+            ref = torch.from_numpy(
+                np.stack([expm(a[i] * length) @ ref[i].numpy() for i in range(5)])
+            )
+            tt = tt + length
+        # cells with different spans in one batch: each stops at its own end time
+        spans = torch.tensor([1.7, 1.0, 1.7, 1.0, 1.7], dtype=torch.float64)
+        mixed = m.propagate(z, t0, t0 + spans)
+    np.testing.assert_allclose(long.numpy(), ref.numpy(), rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(rest.numpy(), long.numpy(), rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(mixed[[1, 3]].numpy(), mid[[1, 3]].numpy(), rtol=1e-8)
+    np.testing.assert_allclose(mixed[[0, 2, 4]].numpy(), long[[0, 2, 4]].numpy(), rtol=1e-8)
+    # equal steps (n_steps_path) depend on the span, so they are not consistent in this way
+    cfg2 = cfg.replace(path_step=None, n_steps_path=2)
+    torch.manual_seed(0)
+    m2 = CellMNNModule(4, cfg2).double()
+    with torch.no_grad():
+        a = m2.propagate(m2.propagate(z, t0, t0 + 1.0), t0 + 1.0, t0 + 1.7)
+        b = m2.propagate(z, t0, t0 + 1.7)
+    assert not np.allclose(a.numpy(), b.numpy(), rtol=1e-6)
+
+
 def test_operator_starts_near_zero_with_paper_scale():
     torch.manual_seed(0)
     m = CellMNNModule(5, MNNConfig())

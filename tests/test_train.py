@@ -145,3 +145,91 @@ def test_path_kinetic_option_trains_and_differs_from_start_penalty():
     assert b.history["kinetic"][0] != pytest.approx(a.history["kinetic"][0])
     with pytest.raises(ConfigError):
         base.replace(kinetic_path_points=-1).validate()
+
+
+def test_backward_terms_push_later_cells_to_earlier_times():
+    """With backward_weight w the loss adds w * gamma^(gap-1) * MMD^2 of later cells pushed back
+    with expm(-A dt) against earlier cells; computed here by hand for a constant operator."""
+    from grn_mnn.losses import mmd2
+
+    b = np.array([[-0.2, 0.7], [-0.7, -0.2]])
+    data = _linear_system(b, n=60)
+
+    class Const(torch.nn.Module):
+        def forward(self, z0, t0, ds, pair_cell, t1, energy_points=0):
+            dt = (t1 - t0[pair_cell]).double().reshape(-1, 1, 1)
+            m = torch.linalg.matrix_exp(torch.from_numpy(b) * dt).float()
+            z1 = torch.bmm(m, z0[pair_cell].unsqueeze(-1)).squeeze(-1)
+            a = torch.from_numpy(b).float().expand(len(z0), 2, 2)
+            return a, None, z1, None
+
+    cfg = MNNConfig(**SMALL, backward_weight=0.5, lambda_kin=0.0, gamma=0.3)
+    smp = SnapshotSampler(data, holdout_times=[1.0], val_fraction=0.0, seed=0)
+    batch = smp.sample(24, 24, torch.Generator().manual_seed(0), first_target=True)
+    assert batch["targets"][0] is not None
+    assert not np.isin(batch["targets"][0], np.flatnonzero(data.t == 1.0)).any()
+    got = batch_loss(Const(), data, smp, batch, cfg, torch.device("cpu"))["mmd"].item()
+    fwd_only = batch_loss(
+        Const(), data, smp, batch, cfg.replace(backward_weight=0.0), torch.device("cpu")
+    )["mmd"].item()
+    # by hand: backward starts are the first 24 // 3 cells of each later target draw
+    times = smp.times
+    z = torch.from_numpy(data.z).float()
+    back = 0.0
+    for j in range(1, len(times)):
+        start = batch["targets"][j][: 24 // (len(times) - 1)]
+        for s in range(j):
+            m = torch.from_numpy(expm(b * (times[s] - times[j]))).float()
+            pred = z[start] @ m.T
+            back += 0.5 * 0.3 ** (j - s - 1) * mmd2(pred, z[batch["targets"][s]]).item()
+    assert got == pytest.approx(fwd_only + back / (len(times) - 1), rel=1e-4)
+    # with the true operator the backward pushes land on the earlier marginals: the backward
+    # terms are small next to those of the zero operator (cells left where they were)
+    zero = np.zeros_like(b)
+    b_saved = b.copy()
+    b[:] = zero
+    got_zero = batch_loss(Const(), data, smp, batch, cfg, torch.device("cpu"))["mmd"].item()
+    b[:] = b_saved
+    assert got < 0.5 * got_zero
+
+
+def test_backward_training_runs_with_a_fixed_path_step():
+    data = _toy(3)
+    cfg = MNNConfig(**SMALL, max_epochs=2, patience=0, backward_weight=1.0, path_step=0.5)
+    res = fit(data, cfg, progress=False)
+    assert np.isfinite(res.history["train_loss"]).all()
+    with pytest.raises(ConfigError):
+        cfg.replace(backward_weight=-1.0).validate()
+    with pytest.raises(ConfigError):
+        cfg.replace(path_step=0.0).validate()
+
+
+def test_divergence_raises_or_stops_with_the_best_validated_state(monkeypatch):
+    import grn_mnn.train as tr
+
+    data = _toy(4)
+    cfg = MNNConfig(**SMALL, max_epochs=6, patience=10, lr=1e-3)
+    calls = {"n": 0}
+    orig = tr.batch_loss
+
+    def flaky(net, *args, **kwargs):
+        out = orig(net, *args, **kwargs)
+        if net.training:
+            calls["n"] += 1
+            if calls["n"] > 3 * cfg.steps_per_epoch:  # the 4th training epoch diverges
+                out["loss"] = out["loss"] * float("nan")
+        return out
+
+    monkeypatch.setattr(tr, "batch_loss", flaky)
+    with pytest.raises(tr.TrainingError, match="epoch 4"):
+        fit(data, cfg, progress=False)
+    calls["n"] = 0
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        res = fit(data, cfg.replace(on_divergence="stop"), progress=False)
+    assert res.diverged and res.epochs_run == 3
+    best = int(np.nanargmin(res.history["val_loss"])) + 1
+    assert res.best_epoch == best
+    monkeypatch.setattr(tr, "batch_loss", orig)
+    ref = fit(data, cfg.replace(max_epochs=best, patience=0), progress=False)
+    for k, v in ref.module.state_dict().items():
+        torch.testing.assert_close(res.module.state_dict()[k], v)

@@ -39,6 +39,8 @@ OVERRIDES = {
     "sigma": float,
     "gamma": float,
     "n_steps_path": int,
+    "path_step": float,
+    "backward_weight": float,
     "parameterization": str,
     "width": int,
     "depth": int,
