@@ -107,6 +107,50 @@ CANDIDATE_SETS: dict[str, dict[str, dict[str, Any]]] = {
             "ensemble": 3,
         },
     },
+    # v3 (session 2) adds the operator refreshed on a fixed time grid (``path_step``: pushing to
+    # an intermediate time gives exactly the state the trained longer paths pass through),
+    # optionally with backward marginal terms or a flatter discount. It was designed from
+    # the inner scores of fold 2 only (time 2 never trained on or scored): 2 seeds, one model
+    # each, mean inner W1 recommended 1.121, path_step 1.0 1.083, 0.5 1.071, 0.5 with lr 1e-3
+    # 1.050, 0.25 with lr 1e-3 1.053, + backward 0.3 1.059, + gamma 0.5 1.060 (OT-interpolate
+    # on the same tasks 1.071). ``on_divergence='stop'`` keeps the best validated state if a
+    # run at lr 1e-3 overflows.
+    "v3": {
+        "h05": {
+            "kinetic_path_points": 2,
+            "lambda_kin": 0.03,
+            "lr": 1e-3,
+            "path_step": 0.5,
+            "on_divergence": "stop",
+            "ensemble": 3,
+        },
+        "h025": {
+            "kinetic_path_points": 2,
+            "lambda_kin": 0.03,
+            "lr": 1e-3,
+            "path_step": 0.25,
+            "on_divergence": "stop",
+            "ensemble": 3,
+        },
+        "h05_back03": {
+            "kinetic_path_points": 2,
+            "lambda_kin": 0.03,
+            "lr": 1e-3,
+            "path_step": 0.5,
+            "backward_weight": 0.3,
+            "on_divergence": "stop",
+            "ensemble": 3,
+        },
+        "h05_g05": {
+            "kinetic_path_points": 2,
+            "lambda_kin": 0.03,
+            "lr": 1e-3,
+            "path_step": 0.5,
+            "gamma": 0.5,
+            "on_divergence": "stop",
+            "ensemble": 3,
+        },
+    },
 }
 
 #: the default candidate list of ``--select inner``
@@ -440,6 +484,7 @@ def inner_selection(
     seeds: Sequence[int] = (0,),
     progress: bool = False,
     log: Callable[[str], None] | None = None,
+    jobs: int = 1,
 ) -> dict[str, Any]:
     """Per-fold nested choice of the Cell-MNN setting, blind to the outer held-out point.
 
@@ -463,6 +508,8 @@ def inner_selection(
         Training seeds of the inner models.
     progress, log
         tqdm bar per training; one-line summary per inner score.
+    jobs
+        Worker processes for the inner trainings (the scores do not depend on it).
 
     Returns
     -------
@@ -470,8 +517,6 @@ def inner_selection(
         ``scores`` {fold: {candidate: mean inner W1}}, ``tasks`` (one record per inner score),
         ``chosen`` {fold: candidate}, ``seconds``.
     """
-    from .distances import w1
-    from .train import Snapshots, fit
 
     if not candidates:
         raise ConfigError("give at least one candidate for the inner selection")
@@ -481,37 +526,36 @@ def inner_selection(
             f"nested selection needs at least 2 interior time points (has {len(interior)}); "
             "run without --select inner"
         )
-    times = data.times
-    snaps = Snapshots(data.z, data.t)
     pairs = sorted({tuple(sorted((k, j))) for k in holdouts for j in interior if j != k})
+    jobs_list = [
+        (name, _split_candidate(cfg, over)[0], a, b, int(s))
+        for name, over in candidates.items()
+        for a, b in pairs
+        for s in seeds
+    ]
     tasks: list[dict[str, Any]] = []
     t_start = time.perf_counter()
-    for name, over in candidates.items():
-        ccfg, _ = _split_candidate(cfg, over)
-        for a, b in pairs:
-            for s in seeds:
-                res = fit(
-                    snaps,
-                    ccfg.replace(seed=int(s)),
-                    holdout_times=[float(times[a]), float(times[b])],
-                    progress=progress,
+
+    def collect(recs: list[dict[str, Any]]) -> None:
+        tasks.extend(recs)
+        if log is not None:
+            for r in recs:
+                log(
+                    f"inner: fold {r['fold']} target {r['inner_target']} {r['candidate']:22s} "
+                    f"seed {r['seed']} W1 {r['w1']:.4f}"
                 )
-                for k, j in ((a, b), (b, a)):
-                    if k not in holdouts:
-                        continue
-                    t_prev, t_j, _, _ = holdout_task(data, j, exclude=[k])
-                    pred = push(res.module, data.z[data.t == t_prev], t_prev, t_j)
-                    rec = {
-                        "fold": int(k),
-                        "inner_target": int(j),
-                        "candidate": name,
-                        "seed": int(s),
-                        "w1": float(w1(pred, data.z[data.t == t_j])),
-                        "epochs": int(res.epochs_run),
-                    }
-                    tasks.append(rec)
-                    if log is not None:
-                        log(f"inner: fold {k} target {j} {name:22s} seed {s} W1 {rec['w1']:.4f}")
+
+    if jobs <= 1:
+        for job in jobs_list:
+            collect(_inner_run(data, *job, holdouts, progress))
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+            futs = [pool.submit(_inner_run, data, *job, holdouts, False) for job in jobs_list]
+            for f in futs:
+                collect(f.result())
     scores = {
         int(k): {
             name: float(
@@ -531,6 +575,47 @@ def inner_selection(
         "candidates": candidates,
         "seconds": float(time.perf_counter() - t_start),
     }
+
+
+def _inner_run(
+    data: BenchmarkData,
+    name: str,
+    ccfg: MNNConfig,
+    a: int,
+    b: int,
+    seed: int,
+    holdouts: Sequence[int],
+    progress: bool,
+) -> list[dict[str, Any]]:
+    """One inner training without points ``a`` and ``b``; scores fold a (target b) and fold b
+    (target a) where those are outer folds."""
+    from .distances import w1
+    from .train import Snapshots, fit
+
+    times = data.times
+    res = fit(
+        Snapshots(data.z, data.t),
+        ccfg.replace(seed=seed),
+        holdout_times=[float(times[a]), float(times[b])],
+        progress=progress,
+    )
+    recs = []
+    for k, j in ((a, b), (b, a)):
+        if k not in holdouts:
+            continue
+        t_prev, t_j, _, _ = holdout_task(data, j, exclude=[k])
+        pred = push(res.module, data.z[data.t == t_prev], t_prev, t_j)
+        recs.append(
+            {
+                "fold": int(k),
+                "inner_target": int(j),
+                "candidate": name,
+                "seed": seed,
+                "w1": float(w1(pred, data.z[data.t == t_j])),
+                "epochs": int(res.epochs_run),
+            }
+        )
+    return recs
 
 
 # ----------------------------------------------------------------------------- benchmark
@@ -607,7 +692,14 @@ def run_benchmark(
     fold_cfg = {k: (cfg, int(ensemble), None) for k in holdouts}
     if candidates is not None:
         selection = inner_selection(
-            data, cfg, candidates, holdouts, seeds=select_seeds, progress=progress, log=log
+            data,
+            cfg,
+            candidates,
+            holdouts,
+            seeds=select_seeds,
+            progress=progress and jobs <= 1,
+            log=log,
+            jobs=jobs,
         )
         for k in holdouts:
             name = selection["chosen"][k]

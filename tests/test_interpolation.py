@@ -223,6 +223,9 @@ def test_nested_selection_is_blind_to_the_outer_fold(monkeypatch):
     assert [r["candidate"] for r in cm] == [rep["selection"]["chosen"][2]]
     assert rep["fold_config"][2]["ensemble"] == 1
     assert "nested inner selection" in gi.to_markdown(rep)
+    # worker processes give the same inner scores and choices
+    par = gi.inner_selection(data, cfg, cands, [1, 2, 3], jobs=2)
+    assert par["scores"] == sel["scores"] and par["chosen"] == sel["chosen"]
     one_interior = gi.BenchmarkData(data.z[t < 3], t[t < 3], "toy", {"n_pcs": 3})
     with pytest.raises(ConfigError, match="2 interior"):
         gi.inner_selection(one_interior, cfg, cands, [1])
