@@ -413,6 +413,37 @@ def push(module: Any, z0: np.ndarray, t0: float, t1: float, batch_size: int = 40
     return out
 
 
+def path_fraction(
+    module: Any, z0: np.ndarray, t_prev: float, t_k: float, t_next: float
+) -> np.ndarray:
+    """Per cell, the fraction of its (t_prev -> t_next) displacement covered at ``t_k``.
+
+    The projection ``<z(t_k) - z0, z(t_next) - z0> / ||z(t_next) - z0||^2`` of the model's own
+    path: 0.5 is constant speed along a straight line, < 0.5 a path that starts slowly
+    (exponential growth), > 0.5 one that starts fast. A diagnostic of the model's timing prior
+    inside a gap; it uses no data of ``t_k``.
+    """
+    zk = push(module, z0, t_prev, t_k)
+    zn = push(module, z0, t_prev, t_next)
+    v = zn - z0
+    return ((zk - z0) * v).sum(axis=1) / np.maximum((v * v).sum(axis=1), 1e-12)
+
+
+def ot_fraction_scan(
+    data: BenchmarkData, holdout: int, fractions: Sequence[float], seed: int = 0
+) -> dict[float, float]:
+    """W1 of OT-interpolate between the neighbours of ``holdout`` evaluated at each fraction
+    of the way (0.5 is the benchmark's baseline for equally spaced times), against the real
+    cells of the held-out point. Shows where inside the gap the held-out snapshot lies; it is
+    an analysis of the data, never a way to choose a model."""
+    from .distances import w1
+
+    t_prev, t_k, t_next, _ = holdout_task(data, holdout)
+    x0, x1 = data.z[data.t == t_prev], data.z[data.t == t_next]
+    real = data.z[data.t == t_k]
+    return {float(f): float(w1(ot_interpolate(x0, x1, f, seed=seed), real)) for f in fractions}
+
+
 def holdout_task(
     data: BenchmarkData, holdout: int, exclude: Sequence[int] = ()
 ) -> tuple[float, float, float, list[float]]:

@@ -8,6 +8,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from grn_mnn import interpolation as gi
 from grn_mnn.config import MNNConfig
@@ -229,3 +230,55 @@ def test_nested_selection_is_blind_to_the_outer_fold(monkeypatch):
     one_interior = gi.BenchmarkData(data.z[t < 3], t[t < 3], "toy", {"n_pcs": 3})
     with pytest.raises(ConfigError, match="2 interior"):
         gi.inner_selection(one_interior, cfg, cands, [1])
+
+
+class _Flow(torch.nn.Module):
+    """A stand-in model with a known path: straight constant speed or exponential decay."""
+
+    def __init__(self, kind: str):
+        super().__init__()
+        self.kind = kind
+
+    def propagate(self, z0, t0, t1):
+        dt = (t1 - t0).reshape(-1, 1)
+        if self.kind == "straight":
+            return z0 + dt * torch.tensor([1.0, -2.0, 0.5])
+        return z0 * torch.exp(-dt)
+
+
+def test_path_fraction_reads_the_timing_of_the_path():
+    z0 = np.random.default_rng(0).normal(size=(30, 3)) + 3.0
+    straight = gi.path_fraction(_Flow("straight"), z0, 0.0, 1.0, 4.0)
+    np.testing.assert_allclose(straight, 0.25, atol=1e-6)
+    # decay covers (1 - e^-1) / (1 - e^-2) of its way in the first half of the gap
+    decay = gi.path_fraction(_Flow("decay"), z0, 1.0, 2.0, 3.0)
+    np.testing.assert_allclose(decay, (1 - np.exp(-1)) / (1 - np.exp(-2)), rtol=1e-5)
+
+
+def test_ot_fraction_scan_finds_where_the_snapshot_lies():
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(40, 2))
+    # time 1 lies three quarters of the way from time 0 to time 2 (a pure translation)
+    z = np.vstack([base, base + [7.5, 0.0], base + [10.0, 0.0]])
+    t = np.repeat([0.0, 1.0, 2.0], 40)
+    data = gi.BenchmarkData(z, t, "toy", {"n_pcs": 2})
+    scan = gi.ot_fraction_scan(data, 1, [0.25, 0.5, 0.75, 1.0])
+    assert min(scan, key=scan.get) == 0.75
+    assert scan[0.75] == pytest.approx(0.0, abs=1e-6)
+    assert scan[0.5] == pytest.approx(2.5, rel=1e-6)
+
+
+def test_timing_script_writes_both_tables(tmp_path):
+    path = Path(__file__).parents[1] / "validation" / "timing.py"
+    spec = importlib.util.spec_from_file_location("timing_cli", path)
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    x, t = _cloud(n_times=3)
+    np.savez(tmp_path / "toy.npz", pcs=x, sample_labels=t)
+    args = ["--input", str(tmp_path / "toy.npz"), "--n-pcs", "2", "--max-epochs", "1"]
+    assert cli.main([*args, "--quiet", "--out", str(tmp_path / "res")]) == 0
+    rep = json.loads((tmp_path / "res" / "timing_toy.json").read_text())
+    assert list(rep["ot_scan"]) == ["1"] and len(rep["ot_scan"]["1"]) == len(cli.FRACTIONS)
+    assert set(rep["cellmnn"]) == set(cli.SETTINGS)
+    assert all(np.isfinite(v["1"]).all() for v in rep["cellmnn"].values())
+    assert "best" in (tmp_path / "res" / "timing_toy.md").read_text()
