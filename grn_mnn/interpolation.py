@@ -214,7 +214,7 @@ def _finish(
         if not 1 <= n_pcs <= x.shape[1]:
             raise ConfigError(
                 f"--n-pcs {n_pcs} is out of range: {source} has {x.shape[1]} embedding "
-                "dimensions; choose 1..{x.shape[1]}"
+                f"dimensions; choose 1..{x.shape[1]}"
             )
         x = x[:, :n_pcs]
     if not np.isfinite(x).all() or not np.isfinite(t).all():
@@ -342,6 +342,37 @@ def read_eb_subset(n_pcs: int | None = 5) -> BenchmarkData:
     )
 
 
+#: bundled gene-level time courses the benchmark can read by name (``--input NAME``)
+BUNDLED_TIMECOURSES = ("hepatocyte_camp2017", "mesc_hayashi2018", "hesc_chu2016")
+
+
+def read_dataset(name: str, n_pcs: int | None = 5, seed: int = 0) -> BenchmarkData:
+    """A bundled time course by name: real times from ``obs['time']``, a PCA of the
+    log-expression (counts would be normalised and log1p'd first) computed here."""
+    from . import datasets
+    from .pp import _to_dense, detect_kind, normalize_counts, pca
+
+    if name not in BUNDLED_TIMECOURSES:
+        raise InputError(
+            f"unknown bundled time course {name!r}; choose one of {list(BUNDLED_TIMECOURSES)} "
+            "or give a file path"
+        )
+    adata = getattr(datasets, name)()
+    x = _to_dense(adata.X).astype(np.float64)
+    if detect_kind(x) == "counts":
+        x = normalize_counts(x)
+    k = 5 if n_pcs is None else int(n_pcs)
+    if k >= min(adata.shape):
+        raise ConfigError(f"--n-pcs {k} must be below min(cells, genes) = {min(adata.shape)}")
+    _, _, z, _ = pca(x, k, seed=seed)
+    info = {
+        "embedding": f"PCA of the log-expression ({k} components, computed here)",
+        "time_key": "time",
+        "time_unit": adata.uns.get("time_unit", ""),
+    }
+    return _finish(z, adata.obs["time"].to_numpy(dtype=float), n_pcs, f"bundled {name}", info)
+
+
 def read_benchmark(
     path: str | os.PathLike | None = None,
     *,
@@ -349,11 +380,16 @@ def read_benchmark(
     embedding: str | None = None,
     n_pcs: int | None = 5,
 ) -> BenchmarkData:
-    """Dispatch on the file type; ``None`` reads the bundled EB subset."""
+    """Dispatch on the file type; ``None`` reads the bundled EB subset and a name in
+    :data:`BUNDLED_TIMECOURSES` a bundled gene-level time course."""
     if path is None:
         if time_key or embedding:
             raise ConfigError("--time-key/--embedding need --input (the bundled subset has both)")
         return read_eb_subset(n_pcs)
+    if str(path) in BUNDLED_TIMECOURSES and not Path(path).exists():
+        if time_key or embedding:
+            raise ConfigError("--time-key/--embedding do not apply to a bundled time course")
+        return read_dataset(str(path), n_pcs)
     path = Path(path)
     if not path.exists():
         raise InputError(f"input file {path} does not exist; check --input")

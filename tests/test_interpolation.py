@@ -282,3 +282,15 @@ def test_timing_script_writes_both_tables(tmp_path):
     assert set(rep["cellmnn"]) == set(cli.SETTINGS)
     assert all(np.isfinite(v["1"]).all() for v in rep["cellmnn"].values())
     assert "best" in (tmp_path / "res" / "timing_toy.md").read_text()
+
+
+def test_bundled_time_course_by_name():
+    data = gi.read_benchmark("hepatocyte_camp2017", n_pcs=4)
+    assert data.z.shape == (425, 4)
+    np.testing.assert_allclose(data.times, [0.0, 6.0, 8.0, 14.0, 21.0])  # real days
+    np.testing.assert_allclose(data.z.mean(0), 0.0, atol=1e-5)
+    assert data.interior() == [1, 2, 3]
+    with pytest.raises(InputError, match="hepatocyte_camp2017"):
+        gi.read_dataset("no_such_course")
+    with pytest.raises(ConfigError, match="bundled time course"):
+        gi.read_benchmark("mesc_hayashi2018", time_key="day")

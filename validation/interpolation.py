@@ -4,13 +4,15 @@ Usage::
 
     python validation/interpolation.py [--input FILE] [--time-key KEY]
         [--embedding OBSM_KEY | --n-pcs N] [--holdout K ...] [--seeds S ...] [--out DIR]
-        [--preset paper|recommended | --select inner [--candidates v1|v2]] [--jobs N]
+        [--preset paper|recommended | --select inner [--candidates v1|v2|v3]] [--jobs N]
 
 ``FILE`` is an ``.npz`` with ``pcs`` and ``sample_labels`` (``eb_velocity_v5.npz``) or an
 ``.h5ad`` with a time column and an ``obsm`` embedding or genes (a PCA is then computed);
-without ``--input`` the bundled EB subset is used. ``K`` indexes the sorted time points
-(interior ones only). Writes ``interpolation_<name>.json`` and ``.md`` to ``DIR``
-(default ``validation/results``). See :mod:`grn_mnn.interpolation` for the protocol.
+without ``--input`` the bundled EB subset is used, and ``--input hepatocyte_camp2017`` (or
+``mesc_hayashi2018``, ``hesc_chu2016``) reads a bundled gene-level time course (PCA computed).
+``K`` indexes the sorted time points (interior ones only). Writes
+``interpolation_<name>.json`` and ``.md`` to ``DIR`` (default ``validation/results``).
+See :mod:`grn_mnn.interpolation` for the protocol.
 ``--select inner`` chooses the Cell-MNN setting of every held-out point K among a fixed
 candidate list by nested inner validation that never sees K
 (:func:`grn_mnn.interpolation.inner_selection`).
@@ -54,7 +56,11 @@ OVERRIDES = {
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--input", default=None, help=".npz or .h5ad (default: bundled EB subset)")
+    p.add_argument(
+        "--input",
+        default=None,
+        help=".npz, .h5ad or a bundled time course name (default: bundled EB subset)",
+    )
     p.add_argument("--time-key", default=None, help="obs column with the time (h5ad only)")
     p.add_argument("--embedding", default=None, help="obsm key of the embedding (h5ad only)")
     p.add_argument("--n-pcs", type=int, default=5, help="leading dimensions kept (default 5)")
