@@ -142,11 +142,17 @@ def test_ensemble_averages_member_predictions():
     np.testing.assert_allclose(pred, np.mean(members, axis=0), rtol=1e-6)
 
 
+def _script(name: str):
+    """Import a script of validation/ as a module."""
+    path = Path(__file__).parents[1] / "validation" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"validation_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def test_cli_writes_json_and_markdown(tmp_path):
-    path = Path(__file__).parents[1] / "validation" / "interpolation.py"
-    spec = importlib.util.spec_from_file_location("interp_cli", path)
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = _script("interpolation")
     x, t = _cloud(n_times=3)
     np.savez(tmp_path / "toy.npz", pcs=x, sample_labels=t)
     args = [
@@ -269,10 +275,7 @@ def test_ot_fraction_scan_finds_where_the_snapshot_lies():
 
 
 def test_timing_script_writes_both_tables(tmp_path):
-    path = Path(__file__).parents[1] / "validation" / "timing.py"
-    spec = importlib.util.spec_from_file_location("timing_cli", path)
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = _script("timing")
     x, t = _cloud(n_times=3)
     np.savez(tmp_path / "toy.npz", pcs=x, sample_labels=t)
     args = ["--input", str(tmp_path / "toy.npz"), "--n-pcs", "2", "--max-epochs", "1"]
