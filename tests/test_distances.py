@@ -49,3 +49,23 @@ def test_bad_shapes_raise():
         w1(np.zeros((3, 2)), np.zeros((3, 3)))
     with pytest.raises(InputError):
         mmd(np.zeros((0, 2)), np.zeros((3, 2)))
+
+
+def test_w1_permutation_null_separates_a_shift_from_resampling():
+    from grn_mnn.distances import w1_permutation_null
+
+    # two samples of one population: W1 is positive, and its p-value is uniform over draws
+    ps = []
+    for s in range(20):
+        rng = np.random.default_rng(s)
+        x, y = rng.normal(size=(60, 3)), rng.normal(size=(50, 3))
+        same = w1_permutation_null(x, y, n_perm=19, seed=1)
+        assert same["w1"] > 0 and 0 < same["null_mean"] < same["null_max"]
+        ps.append(same["p_value"])
+    assert 0.3 < np.mean(ps) < 0.7 and np.mean(np.array(ps) <= 0.05) <= 0.25
+    moved = w1_permutation_null(x, y + [2.0, 0.0, 0.0], n_perm=19, seed=1)
+    assert moved["w1"] > moved["null_max"] and moved["p_value"] == pytest.approx(1 / 20)
+    # the null depends only on the pooled cells, not on which group they came from
+    assert moved["null_mean"] < 1.0 < moved["w1"]
+    with pytest.raises(InputError, match="n_perm"):
+        w1_permutation_null(x, y, n_perm=0)

@@ -274,6 +274,30 @@ def test_ot_fraction_scan_finds_where_the_snapshot_lies():
     assert scan[0.5] == pytest.approx(2.5, rel=1e-6)
 
 
+def test_push_fraction_scan_finds_the_fraction_of_the_real_cells():
+    z0 = np.random.default_rng(0).normal(size=(30, 3))
+    v = np.array([1.0, -2.0, 0.5])
+    real = z0 + 3.0 * v  # the straight flow reaches these at t = 3, i.e. 0.75 of the way 0 -> 4
+    scan = gi.push_fraction_scan(_Flow("straight"), z0, 0.0, 4.0, real, [0.25, 0.5, 0.75, 1.0])
+    assert min(scan, key=scan.get) == 0.75
+    assert scan[0.75] == pytest.approx(0.0, abs=1e-5)
+    # half-way the pushed cloud is a translate of the real one by one unit of v
+    assert scan[0.5] == pytest.approx(np.linalg.norm(v), rel=1e-5)
+    with pytest.raises(ConfigError, match="fractions"):
+        gi.push_fraction_scan(_Flow("straight"), z0, 0.0, 4.0, real, [1.5])
+
+
+def test_snapshot_separation_flags_a_pair_that_did_not_move():
+    rng = np.random.default_rng(0)
+    # times 1 and 2 are two samples of one population; 0 -> 1 is a real move
+    z = np.vstack([rng.normal(size=(40, 2)), rng.normal(size=(80, 2)) + [4.0, 0.0]])
+    t = np.repeat([0.0, 1.0, 2.0], 40)
+    sep = gi.snapshot_separation(gi.BenchmarkData(z, t, "toy", {"n_pcs": 2}), n_perm=19)
+    assert [(r["from"], r["to"]) for r in sep] == [(0.0, 1.0), (1.0, 2.0)]
+    assert sep[0]["w1"] > sep[0]["null_max"] and sep[0]["p_value"] == pytest.approx(0.05)
+    assert sep[1]["w1"] < sep[0]["null_max"] and sep[1]["p_value"] > 0.05
+
+
 def test_timing_script_writes_both_tables(tmp_path):
     cli = _script("timing")
     x, t = _cloud(n_times=3)
@@ -284,7 +308,12 @@ def test_timing_script_writes_both_tables(tmp_path):
     assert list(rep["ot_scan"]) == ["1"] and len(rep["ot_scan"]["1"]) == len(cli.FRACTIONS)
     assert set(rep["cellmnn"]) == set(cli.SETTINGS)
     assert all(np.isfinite(v["1"]).all() for v in rep["cellmnn"].values())
-    assert "best" in (tmp_path / "res" / "timing_toy.md").read_text()
+    assert [(r["from"], r["to"]) for r in rep["separation"]] == [(0.0, 1.0), (1.0, 2.0)]
+    scan = rep["cellmnn_scan"]
+    assert set(scan) == set(cli.SETTINGS) and all(len(v["1"]) == 1 for v in scan.values())
+    assert all(len(v["1"][0]) == len(cli.FRACTIONS) for v in scan.values())
+    md = (tmp_path / "res" / "timing_toy.md").read_text()
+    assert "best" in md and "permutation null" in md and "reads the held-out cells" in md
 
 
 def test_bundled_time_course_by_name():

@@ -233,3 +233,29 @@ def test_divergence_raises_or_stops_with_the_best_validated_state(monkeypatch):
     ref = fit(data, cfg.replace(max_epochs=best, patience=0), progress=False)
     for k, v in ref.module.state_dict().items():
         torch.testing.assert_close(res.module.state_dict()[k], v)
+
+
+@pytest.mark.parametrize("d", [2, 100])
+@pytest.mark.parametrize("parameterization", ["direct", "eigen"])
+def test_trains_at_both_ends_of_the_latent_dimension_range(d, parameterization):
+    # n_pcs from 2 to 100 must work (the paper shows only 5): a decaying linear system in d dims
+    rng = np.random.default_rng(0)
+    b = -0.5 * np.eye(d) + 0.05 * rng.normal(size=(d, d))
+    snaps = _linear_system(b, n=60)
+    cfg = MNNConfig(**{**SMALL, "n_pcs": d}).replace(
+        parameterization=parameterization, max_epochs=8, patience=0, lr=3e-3
+    )
+    res = fit(snaps, cfg, progress=False)
+    hist = res.history["mmd"]
+    assert len(hist) == 8 and np.isfinite(hist).all()
+    assert np.mean(hist[-3:]) < np.mean(hist[:3])  # it learns, also at d = 100
+    z = torch.as_tensor(snaps.z[:5])
+    a = res.module.operator(z, torch.zeros(5)).detach()
+    assert a.shape == (5, d, d) and torch.isfinite(a).all()
+    out = res.module.propagate(z, torch.zeros(5), torch.ones(5)).detach()
+    np.testing.assert_allclose(
+        out.numpy(), (torch.matrix_exp(a) @ z.unsqueeze(-1)).squeeze(-1).numpy(), atol=1e-4
+    )
+    for bad in (1, 101):
+        with pytest.raises(ConfigError, match="n_pcs"):
+            MNNConfig(n_pcs=bad).validate()
