@@ -16,24 +16,59 @@ The protocol of the trajectory-inference literature (TrajectoryNet, OT-CFM, Cell
 4. optionally (``candidates``) the Cell-MNN setting of fold k is chosen per fold among a fixed
    candidate list by nested inner validation that never sees k (:func:`inner_selection`).
 
-Readers accept ``eb_velocity_v5.npz`` (``pcs``, ``sample_labels``), NLSB-style ``.npz``
-(``X``, ``ts``), ``.h5ad`` files with a time column and an ``obsm`` embedding (Open Problems:
-``obsm['X_pca']``, ``obs['day']``) or genes (PCA is then computed), and the bundled EB subset.
+The readers (``eb_velocity_v5.npz``, NLSB ``.npz``, ``.h5ad`` with an embedding or genes, the
+bundled EB subset and time courses) are in :mod:`grn_mnn.benchdata` and re-exported here; the
+timing diagnostics of a gap (where the held-out snapshot lies, where the model puts it) are in
+:mod:`grn_mnn.gaps`.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+# the readers live in benchdata; they are part of this module's interface as well
+from .benchdata import (
+    BUNDLED_TIMECOURSES,
+    TIME_KEYS,
+    BenchmarkData,
+    read_benchmark,
+    read_dataset,
+    read_eb_subset,
+    read_h5ad,
+    read_npz,
+    whiten,
+)
 from .config import MNNConfig
-from .errors import ConfigError, InputError
+from .errors import ConfigError
+
+__all__ = [
+    "BUNDLED_TIMECOURSES",
+    "CANDIDATES",
+    "CANDIDATE_SETS",
+    "PRESETS",
+    "PROTOCOL",
+    "TIME_KEYS",
+    "BenchmarkData",
+    "cellmnn_predict",
+    "holdout_task",
+    "inner_selection",
+    "ot_interpolate",
+    "push",
+    "read_benchmark",
+    "read_dataset",
+    "read_eb_subset",
+    "read_h5ad",
+    "read_npz",
+    "run_benchmark",
+    "score",
+    "summarize",
+    "to_markdown",
+    "whiten",
+]
 
 #: Cell-MNN settings of the benchmark. ``paper``: the MNNConfig defaults (arXiv 2510.02903).
 #: ``recommended``: fixed *before* any held-out score was computed, by an inner criterion that
@@ -156,256 +191,6 @@ CANDIDATE_SETS: dict[str, dict[str, dict[str, Any]]] = {
 #: the default candidate list of ``--select inner``
 CANDIDATES = CANDIDATE_SETS["v2"]
 
-#: time columns tried, in order, when an .h5ad is given without ``time_key``
-TIME_KEYS = ("day", "time", "timepoint", "time_point", "sample_labels")
-
-
-# ----------------------------------------------------------------------------- data
-@dataclass
-class BenchmarkData:
-    """Whitened snapshots for the benchmark.
-
-    Attributes
-    ----------
-    z
-        (cells, d) coordinates, whitened per dimension.
-    t
-        (cells,) time of every cell.
-    source
-        Where the data came from (file path or ``"bundled EB subset"``).
-    info
-        Preprocessing record (embedding, n_pcs, whitening mean and scale, time key).
-    """
-
-    z: np.ndarray
-    t: np.ndarray
-    source: str
-    info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def times(self) -> np.ndarray:
-        """Sorted unique time points."""
-        return np.unique(self.t)
-
-    def interior(self) -> list[int]:
-        """Indices of the time points that have a neighbour on both sides."""
-        return list(range(1, len(self.times) - 1))
-
-
-def whiten(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Standardise every column over all rows (StandardScaler); return (z, mean, scale)."""
-    mu = x.mean(axis=0)
-    sd = x.std(axis=0)
-    sd = np.where(sd > 0, sd, 1.0)
-    return (x - mu) / sd, mu, sd
-
-
-def _finish(
-    x: np.ndarray, t: np.ndarray, n_pcs: int | None, source: str, info: dict[str, Any]
-) -> BenchmarkData:
-    x = np.asarray(x, dtype=np.float64)
-    t = np.asarray(t, dtype=np.float64)
-    if x.ndim != 2 or len(x) != len(t):
-        raise InputError(
-            f"{source}: need a (cells, dims) embedding and one time per cell, got "
-            f"{x.shape} and {t.shape}"
-        )
-    if n_pcs is not None:
-        if not 1 <= n_pcs <= x.shape[1]:
-            raise ConfigError(
-                f"--n-pcs {n_pcs} is out of range: {source} has {x.shape[1]} embedding "
-                f"dimensions; choose 1..{x.shape[1]}"
-            )
-        x = x[:, :n_pcs]
-    if not np.isfinite(x).all() or not np.isfinite(t).all():
-        raise InputError(f"{source}: embedding or times contain NaN/inf; drop those cells")
-    times, counts = np.unique(t, return_counts=True)
-    if len(times) < 3:
-        raise InputError(
-            f"{source}: {len(times)} time point(s) {times.tolist()}; interpolation needs at "
-            "least 3 (an interior point to hold out). Check the time key"
-        )
-    if counts.min() < 2:
-        raise InputError(
-            f"{source}: time point(s) {times[counts < 2].tolist()} have fewer than 2 cells"
-        )
-    z, mu, sd = whiten(x)
-    info = {
-        **info,
-        "n_pcs": int(x.shape[1]),
-        "whitening": "per-dimension mean/std over all cells of the file (StandardScaler)",
-        "whiten_mean": mu.tolist(),
-        "whiten_scale": sd.tolist(),
-        "cells_per_time": {float(a): int(b) for a, b in zip(times, counts, strict=True)},
-    }
-    return BenchmarkData(z.astype(np.float32), t, source, info)
-
-
-def _numeric_labels(labels: np.ndarray, what: str) -> tuple[np.ndarray, dict[str, float] | None]:
-    """Numeric times from labels; non-numeric labels are mapped to their sorted rank."""
-    try:
-        return np.asarray(labels, dtype=np.float64), None
-    except (TypeError, ValueError):
-        uniq = sorted(np.unique(labels.astype(str)))
-        mapping = {u: float(i) for i, u in enumerate(uniq)}
-        return np.array([mapping[str(v)] for v in labels], dtype=np.float64), mapping
-
-
-def read_npz(path: str | os.PathLike, n_pcs: int | None = 5) -> BenchmarkData:
-    """Read ``eb_velocity_v5.npz`` (``pcs``, ``sample_labels``) or an NLSB ``X``/``ts`` file."""
-    path = Path(path)
-    try:
-        npz = np.load(path, allow_pickle=False)
-    except Exception as exc:
-        raise InputError(f"cannot read {path} as .npz ({type(exc).__name__}: {exc})") from None
-    with npz:
-        keys = set(npz.files)
-        if {"pcs", "sample_labels"} <= keys:
-            x, labels, kx, kt = npz["pcs"], npz["sample_labels"], "pcs", "sample_labels"
-        elif {"X", "ts"} <= keys:
-            x, labels, kx, kt = npz["X"], npz["ts"], "X", "ts"
-        else:
-            raise InputError(
-                f"{path} holds arrays {sorted(keys)}; expected 'pcs' and 'sample_labels' "
-                "(eb_velocity_v5.npz) or 'X' and 'ts'"
-            )
-    t, mapping = _numeric_labels(np.asarray(labels).reshape(-1), f"{path}:{kt}")
-    info = {"embedding": kx, "time_key": kt, "time_mapping": mapping}
-    return _finish(x, t, n_pcs, str(path), info)
-
-
-def read_h5ad(
-    path: str | os.PathLike,
-    time_key: str | None = None,
-    embedding: str | None = None,
-    n_pcs: int | None = 5,
-    seed: int = 0,
-) -> BenchmarkData:
-    """Read an ``.h5ad`` with a time column and an ``obsm`` embedding or genes.
-
-    ``embedding=None`` uses ``obsm['X_pca']`` when present, else computes a PCA of ``X``
-    (``n_pcs`` components, as stored: log-normalise first if ``X`` holds counts).
-    """
-    from .pp import parse_times
-    from .readers import read_input
-
-    adata = read_input(path)
-    if time_key is None:
-        found = [k for k in TIME_KEYS if k in adata.obs.columns]
-        if not found:
-            raise InputError(
-                f"{path}: none of the time columns {list(TIME_KEYS)} is in obs "
-                f"(columns: {list(adata.obs.columns[:20])}); pass --time-key"
-            )
-        time_key = found[0]
-    try:
-        t = parse_times(adata, time_key)
-    except InputError:
-        labels = adata.obs[time_key].astype(str).to_numpy() if time_key in adata.obs else None
-        if labels is None:
-            raise
-        t, _ = _numeric_labels(labels, time_key)
-    info: dict[str, Any] = {"time_key": time_key}
-    if embedding is None and "X_pca" in adata.obsm:
-        embedding = "X_pca"
-    if embedding is not None:
-        if embedding not in adata.obsm:
-            raise InputError(
-                f"{path}: obsm has no {embedding!r} (available: {list(adata.obsm.keys())}); "
-                "pass --embedding with one of them, or omit it to compute a PCA of X"
-            )
-        x = np.asarray(adata.obsm[embedding], dtype=np.float64)
-        info["embedding"] = f"obsm[{embedding!r}]"
-    else:
-        from .pp import _to_dense, pca
-
-        k = 5 if n_pcs is None else int(n_pcs)
-        if k >= min(adata.shape):
-            raise ConfigError(f"--n-pcs {k} must be below min(cells, genes) = {min(adata.shape)}")
-        _, _, x, _ = pca(_to_dense(adata.X), k, seed=seed)
-        info["embedding"] = f"PCA of X ({k} components, computed here)"
-    return _finish(x, t, n_pcs, str(path), info)
-
-
-def read_eb_subset(n_pcs: int | None = 5) -> BenchmarkData:
-    """The bundled EB subset (NLSB val + test splits, 2,750 cells, labels 0..4)."""
-    from . import datasets
-
-    adata = datasets.eb_subset()
-    info = {
-        "embedding": "obsm['X_pca'] (unwhitened EB PCs, NLSB val+test)",
-        "time_key": "time",
-        "time_unit": adata.uns.get("time_unit", "label"),
-    }
-    return _finish(
-        adata.obsm["X_pca"], adata.obs["time"].to_numpy(), n_pcs, "bundled EB subset", info
-    )
-
-
-#: bundled gene-level time courses the benchmark can read by name (``--input NAME``)
-BUNDLED_TIMECOURSES = ("hepatocyte_camp2017", "mesc_hayashi2018", "hesc_chu2016")
-
-
-def read_dataset(name: str, n_pcs: int | None = 5, seed: int = 0) -> BenchmarkData:
-    """A bundled time course by name: real times from ``obs['time']``, a PCA of the
-    log-expression (counts would be normalised and log1p'd first) computed here."""
-    from . import datasets
-    from .pp import _to_dense, detect_kind, normalize_counts, pca
-
-    if name not in BUNDLED_TIMECOURSES:
-        raise InputError(
-            f"unknown bundled time course {name!r}; choose one of {list(BUNDLED_TIMECOURSES)} "
-            "or give a file path"
-        )
-    adata = getattr(datasets, name)()
-    x = _to_dense(adata.X).astype(np.float64)
-    if detect_kind(x) == "counts":
-        x = normalize_counts(x)
-    k = 5 if n_pcs is None else int(n_pcs)
-    if k >= min(adata.shape):
-        raise ConfigError(f"--n-pcs {k} must be below min(cells, genes) = {min(adata.shape)}")
-    _, _, z, _ = pca(x, k, seed=seed)
-    info = {
-        "embedding": f"PCA of the log-expression ({k} components, computed here)",
-        "time_key": "time",
-        "time_unit": adata.uns.get("time_unit", ""),
-    }
-    return _finish(z, adata.obs["time"].to_numpy(dtype=float), n_pcs, f"bundled {name}", info)
-
-
-def read_benchmark(
-    path: str | os.PathLike | None = None,
-    *,
-    time_key: str | None = None,
-    embedding: str | None = None,
-    n_pcs: int | None = 5,
-) -> BenchmarkData:
-    """Dispatch on the file type; ``None`` reads the bundled EB subset and a name in
-    :data:`BUNDLED_TIMECOURSES` a bundled gene-level time course."""
-    if path is None:
-        if time_key or embedding:
-            raise ConfigError("--time-key/--embedding need --input (the bundled subset has both)")
-        return read_eb_subset(n_pcs)
-    if str(path) in BUNDLED_TIMECOURSES and not Path(path).exists():
-        if time_key or embedding:
-            raise ConfigError("--time-key/--embedding do not apply to a bundled time course")
-        return read_dataset(str(path), n_pcs)
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"input file {path} does not exist; check --input")
-    if path.suffix.lower() == ".npz":
-        if embedding or time_key:
-            raise ConfigError(
-                ".npz inputs have fixed arrays (pcs/sample_labels or X/ts); drop "
-                "--embedding/--time-key"
-            )
-        return read_npz(path, n_pcs)
-    if path.suffix.lower() == ".h5ad":
-        return read_h5ad(path, time_key, embedding, n_pcs)
-    raise InputError(
-        f"unsupported input {path.name}; give an .npz (pcs + sample_labels) or an .h5ad"
-    )
-
 
 # ----------------------------------------------------------------------------- baselines
 def ot_interpolate(
@@ -446,82 +231,6 @@ def push(module: Any, z0: np.ndarray, t0: float, t1: float, batch_size: int = 40
                 .double()
                 .numpy()
             )
-    return out
-
-
-def path_fraction(
-    module: Any, z0: np.ndarray, t_prev: float, t_k: float, t_next: float
-) -> np.ndarray:
-    """Per cell, the fraction of its (t_prev -> t_next) displacement covered at ``t_k``.
-
-    The projection ``<z(t_k) - z0, z(t_next) - z0> / ||z(t_next) - z0||^2`` of the model's own
-    path: 0.5 is constant speed along a straight line, < 0.5 a path that starts slowly
-    (exponential growth), > 0.5 one that starts fast. A diagnostic of the model's timing prior
-    inside a gap; it uses no data of ``t_k``.
-    """
-    zk = push(module, z0, t_prev, t_k)
-    zn = push(module, z0, t_prev, t_next)
-    v = zn - z0
-    return ((zk - z0) * v).sum(axis=1) / np.maximum((v * v).sum(axis=1), 1e-12)
-
-
-def ot_fraction_scan(
-    data: BenchmarkData, holdout: int, fractions: Sequence[float], seed: int = 0
-) -> dict[float, float]:
-    """W1 of OT-interpolate between the neighbours of ``holdout`` evaluated at each fraction
-    of the way (0.5 is the benchmark's baseline for equally spaced times), against the real
-    cells of the held-out point. Shows where inside the gap the held-out snapshot lies; it is
-    an analysis of the data, never a way to choose a model."""
-    from .distances import w1
-
-    t_prev, t_k, t_next, _ = holdout_task(data, holdout)
-    x0, x1 = data.z[data.t == t_prev], data.z[data.t == t_next]
-    real = data.z[data.t == t_k]
-    return {float(f): float(w1(ot_interpolate(x0, x1, f, seed=seed), real)) for f in fractions}
-
-
-def push_fraction_scan(
-    module: Any,
-    z0: np.ndarray,
-    t_prev: float,
-    t_next: float,
-    real: np.ndarray,
-    fractions: Sequence[float],
-) -> dict[float, float]:
-    """W1 against ``real`` of the cells ``z0`` pushed from ``t_prev`` to each fraction f of the
-    gap, i.e. to ``t_prev + f (t_next - t_prev)``.
-
-    With ``real`` the held-out cells this separates the two causes of a poor interpolation: a
-    map that is too coarse (W1 high at every f) and a timing prior that puts the cells at the
-    wrong place inside the gap (W1 low at some f other than the held-out time's). It reads the
-    held-out cells, so it is a diagnostic only and never a way to choose a model or a time.
-    """
-    from .distances import w1
-
-    out = {}
-    for f in fractions:
-        if not 0.0 <= f <= 1.0:
-            raise ConfigError(f"fractions must lie in [0, 1], got {f}")
-        pred = push(module, z0, t_prev, t_prev + float(f) * (t_next - t_prev))
-        out[float(f)] = float(w1(pred, real))
-    return out
-
-
-def snapshot_separation(
-    data: BenchmarkData, n_perm: int = 20, seed: int = 0
-) -> list[dict[str, Any]]:
-    """Exact W1 between every pair of consecutive time points beside its permutation null
-    (:func:`grn_mnn.distances.w1_permutation_null`: random splits of the pooled cells at the
-    same sizes). A pair whose W1 is close to the null barely moved between the two snapshots,
-    so a held-out point next to it lies near that neighbour rather than half-way.
-    """
-    from .distances import w1_permutation_null
-
-    times = data.times
-    out = []
-    for a, b in zip(times[:-1], times[1:], strict=True):
-        res = w1_permutation_null(data.z[data.t == a], data.z[data.t == b], n_perm, seed)
-        out.append({"from": float(a), "to": float(b), **res})
     return out
 
 

@@ -40,6 +40,21 @@ def sim_h5ad(sim, tmp_path):
     return path
 
 
+@pytest.fixture
+def cloud():
+    """A factory of toy snapshots: ``cloud(n_times, n, d, seed) -> (x, t)``, cells spread along
+    the first axis and moving by 2 per time unit."""
+    import numpy as np
+
+    def make(n_times: int = 4, n: int = 25, d: int = 3, seed: int = 0):
+        rng = np.random.default_rng(seed)
+        t = np.repeat(np.arange(n_times, dtype=float), n)
+        x = rng.normal(size=(len(t), d)) * [5.0, 1.0, 0.2][:d] + t[:, None] * 2.0
+        return x, t
+
+    return make
+
+
 def cli_flags(settings: dict) -> list[str]:
     """Configuration fields as grn-mnn command-line flags (``max_epochs`` -> ``--max-epochs``)."""
     flags: list[str] = []

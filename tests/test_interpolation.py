@@ -4,15 +4,12 @@ import importlib.util
 import json
 from pathlib import Path
 
-import anndata as ad
 import numpy as np
-import pandas as pd
 import pytest
-import torch
 
 from grn_mnn import interpolation as gi
 from grn_mnn.config import MNNConfig
-from grn_mnn.errors import ConfigError, InputError
+from grn_mnn.errors import ConfigError
 from grn_mnn.train import SnapshotSampler
 
 FAST = {
@@ -24,58 +21,6 @@ FAST = {
     "depth": 1,
     "patience": 2,
 }
-
-
-def _cloud(n_times: int = 4, n: int = 25, d: int = 3, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    t = np.repeat(np.arange(n_times, dtype=float), n)
-    x = rng.normal(size=(len(t), d)) * [5.0, 1.0, 0.2][:d] + t[:, None] * 2.0
-    return x, t
-
-
-def test_whitening_and_bundled_subset():
-    data = gi.read_benchmark(None, n_pcs=5)
-    assert data.z.shape == (2750, 5) and data.times.tolist() == [0, 1, 2, 3, 4]
-    np.testing.assert_allclose(data.z.mean(0), 0, atol=1e-5)
-    np.testing.assert_allclose(data.z.std(0), 1, atol=1e-5)
-    assert data.interior() == [1, 2, 3]
-    assert data.info["cells_per_time"][2.0] == 550
-
-
-def test_read_npz_with_pcs_and_string_labels(tmp_path):
-    x, t = _cloud()
-    labels = np.array([f"day{int(v)}" for v in t])
-    np.savez(tmp_path / "eb.npz", pcs=x, sample_labels=labels)
-    data = gi.read_benchmark(tmp_path / "eb.npz", n_pcs=2)
-    assert data.z.shape == (100, 2)
-    assert data.info["time_mapping"] == {"day0": 0.0, "day1": 1.0, "day2": 2.0, "day3": 3.0}
-    np.savez(tmp_path / "bad.npz", foo=x)
-    with pytest.raises(InputError, match="sample_labels"):
-        gi.read_benchmark(tmp_path / "bad.npz")
-    with pytest.raises(ConfigError, match="n-pcs"):
-        gi.read_benchmark(tmp_path / "eb.npz", n_pcs=9)
-
-
-def test_read_h5ad_embedding_and_genes(tmp_path):
-    x, t = _cloud(d=3)
-    a = ad.AnnData(np.abs(np.random.default_rng(0).normal(size=(100, 12))))
-    a.obs["day"] = t
-    a.obsm["X_pca"] = x
-    a.obsm["X_other"] = x[:, ::-1].copy()
-    a.write_h5ad(tmp_path / "op.h5ad")
-    d1 = gi.read_benchmark(tmp_path / "op.h5ad", n_pcs=3)
-    assert d1.info["time_key"] == "day" and d1.info["embedding"] == "obsm['X_pca']"
-    d2 = gi.read_benchmark(tmp_path / "op.h5ad", embedding="X_other", n_pcs=2)
-    np.testing.assert_allclose(d2.z[:, 0], d1.z[:, 2], atol=1e-6)
-    del a.obsm["X_pca"], a.obsm["X_other"]
-    a.obs["time"] = pd.Categorical(a.obs["day"].astype(int).astype(str))
-    a.write_h5ad(tmp_path / "genes.h5ad")
-    d3 = gi.read_benchmark(tmp_path / "genes.h5ad", time_key="time", n_pcs=4)
-    assert d3.z.shape == (100, 4) and "PCA" in d3.info["embedding"]
-    with pytest.raises(InputError, match="obsm"):
-        gi.read_benchmark(tmp_path / "genes.h5ad", embedding="X_umap")
-    with pytest.raises(InputError, match="time key"):
-        gi.read_benchmark(tmp_path / "genes.h5ad", time_key="nope")
 
 
 def test_ot_interpolate_translation_and_endpoints():
@@ -93,8 +38,8 @@ def test_ot_interpolate_translation_and_endpoints():
     assert two[0, 0] in (1.0, 2.0) and two[1, 0] in (11.0, 12.0)
 
 
-def test_holdout_task_uses_nearest_available_neighbours():
-    x, t = _cloud(n_times=5)
+def test_holdout_task_uses_nearest_available_neighbours(cloud):
+    x, t = cloud(n_times=5)
     data = gi.BenchmarkData(x.astype(np.float32), t, "toy")
     assert gi.holdout_task(data, 2) == (1.0, 2.0, 3.0, [2.0])
     assert gi.holdout_task(data, 2, exclude=[1]) == (0.0, 2.0, 3.0, [1.0, 2.0])
@@ -102,8 +47,8 @@ def test_holdout_task_uses_nearest_available_neighbours():
         gi.holdout_task(data, 0)
 
 
-def test_runner_never_trains_on_the_holdout(monkeypatch):
-    x, t = _cloud(n_times=4)
+def test_runner_never_trains_on_the_holdout(monkeypatch, cloud):
+    x, t = cloud(n_times=4)
     data = gi.BenchmarkData(x.astype(np.float32), t, "toy", {"n_pcs": 3})
     seen = []
     orig = SnapshotSampler.__init__
@@ -132,8 +77,8 @@ def test_runner_never_trains_on_the_holdout(monkeypatch):
         gi.run_benchmark(data, MNNConfig(**FAST), holdouts=[3], progress=False)
 
 
-def test_ensemble_averages_member_predictions():
-    x, t = _cloud(n_times=3)
+def test_ensemble_averages_member_predictions(cloud):
+    x, t = cloud(n_times=3)
     data = gi.BenchmarkData(x.astype(np.float32), t, "toy")
     cfg = MNNConfig(**FAST, n_pcs=3, last_layer_scale=1.0)
     pred, _, fits = gi.cellmnn_predict(data, 1, cfg, ensemble=2)
@@ -151,9 +96,9 @@ def _script(name: str):
     return mod
 
 
-def test_cli_writes_json_and_markdown(tmp_path):
+def test_cli_writes_json_and_markdown(tmp_path, cloud):
     cli = _script("interpolation")
-    x, t = _cloud(n_times=3)
+    x, t = cloud(n_times=3)
     np.savez(tmp_path / "toy.npz", pcs=x, sample_labels=t)
     args = [
         "--input",
@@ -182,7 +127,7 @@ def test_cli_writes_json_and_markdown(tmp_path):
     assert rep["config"]["max_epochs"] == 2 and rep["config"]["n_pcs"] == 2
     assert (tmp_path / "res" / "interpolation_toy.md").read_text().startswith("Leave-one")
     assert cli.main(["--input", str(tmp_path / "missing.npz"), "--quiet"]) == 2
-    x, t = _cloud(n_times=4, n=20)
+    x, t = cloud(n_times=4, n=20)
     np.savez(tmp_path / "four.npz", pcs=x, sample_labels=t)
     nested = args[2:-2] + ["--select", "inner", "--candidates", "v1", "--holdout", "2"]
     assert cli.main(["--input", str(tmp_path / "four.npz"), *nested]) == 0
@@ -196,8 +141,8 @@ def test_cli_writes_json_and_markdown(tmp_path):
     assert rep["preset"] == "nested inner selection, candidates v1"
 
 
-def test_nested_selection_is_blind_to_the_outer_fold(monkeypatch):
-    x, t = _cloud(n_times=5, n=20)
+def test_nested_selection_is_blind_to_the_outer_fold(monkeypatch, cloud):
+    x, t = cloud(n_times=5, n=20)
     data = gi.BenchmarkData(x.astype(np.float32), t, "toy", {"n_pcs": 3})
     cfg = MNNConfig(**FAST, n_pcs=3)
     cands = {"a": {"ensemble": 1}, "b": {"lambda_kin": 0.5, "last_layer_scale": 1.0}}
@@ -238,69 +183,9 @@ def test_nested_selection_is_blind_to_the_outer_fold(monkeypatch):
         gi.inner_selection(one_interior, cfg, cands, [1])
 
 
-class _Flow(torch.nn.Module):
-    """A stand-in model with a known path: straight constant speed or exponential decay."""
-
-    def __init__(self, kind: str):
-        super().__init__()
-        self.kind = kind
-
-    def propagate(self, z0, t0, t1):
-        dt = (t1 - t0).reshape(-1, 1)
-        if self.kind == "straight":
-            return z0 + dt * torch.tensor([1.0, -2.0, 0.5])
-        return z0 * torch.exp(-dt)
-
-
-def test_path_fraction_reads_the_timing_of_the_path():
-    z0 = np.random.default_rng(0).normal(size=(30, 3)) + 3.0
-    straight = gi.path_fraction(_Flow("straight"), z0, 0.0, 1.0, 4.0)
-    np.testing.assert_allclose(straight, 0.25, atol=1e-6)
-    # decay covers (1 - e^-1) / (1 - e^-2) of its way in the first half of the gap
-    decay = gi.path_fraction(_Flow("decay"), z0, 1.0, 2.0, 3.0)
-    np.testing.assert_allclose(decay, (1 - np.exp(-1)) / (1 - np.exp(-2)), rtol=1e-5)
-
-
-def test_ot_fraction_scan_finds_where_the_snapshot_lies():
-    rng = np.random.default_rng(0)
-    base = rng.normal(size=(40, 2))
-    # time 1 lies three quarters of the way from time 0 to time 2 (a pure translation)
-    z = np.vstack([base, base + [7.5, 0.0], base + [10.0, 0.0]])
-    t = np.repeat([0.0, 1.0, 2.0], 40)
-    data = gi.BenchmarkData(z, t, "toy", {"n_pcs": 2})
-    scan = gi.ot_fraction_scan(data, 1, [0.25, 0.5, 0.75, 1.0])
-    assert min(scan, key=scan.get) == 0.75
-    assert scan[0.75] == pytest.approx(0.0, abs=1e-6)
-    assert scan[0.5] == pytest.approx(2.5, rel=1e-6)
-
-
-def test_push_fraction_scan_finds_the_fraction_of_the_real_cells():
-    z0 = np.random.default_rng(0).normal(size=(30, 3))
-    v = np.array([1.0, -2.0, 0.5])
-    real = z0 + 3.0 * v  # the straight flow reaches these at t = 3, i.e. 0.75 of the way 0 -> 4
-    scan = gi.push_fraction_scan(_Flow("straight"), z0, 0.0, 4.0, real, [0.25, 0.5, 0.75, 1.0])
-    assert min(scan, key=scan.get) == 0.75
-    assert scan[0.75] == pytest.approx(0.0, abs=1e-5)
-    # half-way the pushed cloud is a translate of the real one by one unit of v
-    assert scan[0.5] == pytest.approx(np.linalg.norm(v), rel=1e-5)
-    with pytest.raises(ConfigError, match="fractions"):
-        gi.push_fraction_scan(_Flow("straight"), z0, 0.0, 4.0, real, [1.5])
-
-
-def test_snapshot_separation_flags_a_pair_that_did_not_move():
-    rng = np.random.default_rng(0)
-    # times 1 and 2 are two samples of one population; 0 -> 1 is a real move
-    z = np.vstack([rng.normal(size=(40, 2)), rng.normal(size=(80, 2)) + [4.0, 0.0]])
-    t = np.repeat([0.0, 1.0, 2.0], 40)
-    sep = gi.snapshot_separation(gi.BenchmarkData(z, t, "toy", {"n_pcs": 2}), n_perm=19)
-    assert [(r["from"], r["to"]) for r in sep] == [(0.0, 1.0), (1.0, 2.0)]
-    assert sep[0]["w1"] > sep[0]["null_max"] and sep[0]["p_value"] == pytest.approx(0.05)
-    assert sep[1]["w1"] < sep[0]["null_max"] and sep[1]["p_value"] > 0.05
-
-
-def test_timing_script_writes_both_tables(tmp_path):
+def test_timing_script_writes_both_tables(tmp_path, cloud):
     cli = _script("timing")
-    x, t = _cloud(n_times=3)
+    x, t = cloud(n_times=3)
     np.savez(tmp_path / "toy.npz", pcs=x, sample_labels=t)
     args = ["--input", str(tmp_path / "toy.npz"), "--n-pcs", "2", "--max-epochs", "1"]
     assert cli.main([*args, "--quiet", "--out", str(tmp_path / "res")]) == 0
@@ -314,15 +199,3 @@ def test_timing_script_writes_both_tables(tmp_path):
     assert all(len(v["1"][0]) == len(cli.FRACTIONS) for v in scan.values())
     md = (tmp_path / "res" / "timing_toy.md").read_text()
     assert "best" in md and "permutation null" in md and "reads the held-out cells" in md
-
-
-def test_bundled_time_course_by_name():
-    data = gi.read_benchmark("hepatocyte_camp2017", n_pcs=4)
-    assert data.z.shape == (425, 4)
-    np.testing.assert_allclose(data.times, [0.0, 6.0, 8.0, 14.0, 21.0])  # real days
-    np.testing.assert_allclose(data.z.mean(0), 0.0, atol=1e-5)
-    assert data.interior() == [1, 2, 3]
-    with pytest.raises(InputError, match="hepatocyte_camp2017"):
-        gi.read_dataset("no_such_course")
-    with pytest.raises(ConfigError, match="bundled time course"):
-        gi.read_benchmark("mesc_hayashi2018", time_key="day")

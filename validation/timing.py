@@ -8,7 +8,7 @@ Usage::
 Four diagnostics of the interpolation benchmark (none chooses anything):
 
 0. Exact W1 between consecutive snapshots beside its permutation null (random splits of the pooled
-   cells at the same sizes, :func:`grn_mnn.interpolation.snapshot_separation`): how far the cells
+   cells at the same sizes, :func:`grn_mnn.gaps.snapshot_separation`): how far the cells
    moved between two snapshots compared with the W1 of two samples of one population.
 1. OT-interpolate between the neighbours of each held-out point evaluated at several fractions
    of the way (0 = the previous snapshot, 1 = the next one), scored with exact W1 against the real
@@ -16,9 +16,9 @@ Four diagnostics of the interpolation benchmark (none chooses anything):
 2. For Cell-MNN trained without the held-out point (paper settings, the recommended preset and the
    fixed-grid refresh of candidate list v3), the median fraction of each pushed cell's
    (previous -> next) displacement that it has covered at the held-out time
-   (:func:`grn_mnn.interpolation.path_fraction`): the timing the model assumes.
+   (:func:`grn_mnn.gaps.path_fraction`): the timing the model assumes.
 3. For the same models, the W1 against the real held-out cells of the previous cells pushed to
-   other fractions of the gap (:func:`grn_mnn.interpolation.push_fraction_scan`): is a poor
+   other fractions of the gap (:func:`grn_mnn.gaps.push_fraction_scan`): is a poor
    interpolation the map (high everywhere) or the timing (low at another fraction)? It reads the
    held-out cells, so it is reported and never used to choose.
 
@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from grn_mnn import gaps
 from grn_mnn import interpolation as gi
 from grn_mnn._io import write_json, write_text
 from grn_mnn.config import MNNConfig
@@ -141,8 +142,8 @@ def _timing_run(
     t_prev, t_k, t_next, held = gi.holdout_task(data, k)
     z0, real = data.z[data.t == t_prev], data.z[data.t == t_k]
     res = fit(Snapshots(data.z, data.t), cfg.replace(seed=seed), holdout_times=held, progress=False)
-    med = float(np.median(gi.path_fraction(res.module, z0, t_prev, t_k, t_next)))
-    return med, gi.push_fraction_scan(res.module, z0, t_prev, t_next, real, FRACTIONS)
+    med = float(np.median(gaps.path_fraction(res.module, z0, t_prev, t_k, t_next)))
+    return med, gaps.push_fraction_scan(res.module, z0, t_prev, t_next, real, FRACTIONS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,14 +159,14 @@ def main(argv: list[str] | None = None) -> int:
             "fractions": list(FRACTIONS),
             "seeds": list(args.seeds),
             "n_perm": int(args.n_perm),
-            "separation": gi.snapshot_separation(data, n_perm=args.n_perm),
+            "separation": gaps.snapshot_separation(data, n_perm=args.n_perm),
             "ot_scan": {},
             "cellmnn": {},
             "cellmnn_scan": {},
             "command": " ".join(["python", "validation/timing.py", *(argv or sys.argv[1:])]),
         }
         for k in holdouts:
-            report["ot_scan"][int(k)] = gi.ot_fraction_scan(data, k, FRACTIONS)
+            report["ot_scan"][int(k)] = gaps.ot_fraction_scan(data, k, FRACTIONS)
         jobs = []
         for name, over in SETTINGS.items():
             cfg, _ = gi._split_candidate(MNNConfig(n_pcs=int(data.z.shape[1])), over)
