@@ -43,6 +43,13 @@ class MNNConfig:
         The grid is the same whatever the end time, so pushing a cell to an intermediate time
         gives exactly the state its longer path passes through (interpolation is consistent
         with the paths the model was trained on).
+    expm
+        How expm(A dt) z is computed: ``"matrix"`` forms the matrix exponential
+        (``torch.linalg.matrix_exp``, O(d^3) per cell); ``"action"`` applies it to z by scaling
+        and a truncated Taylor series (:func:`grn_mnn.module.expm_action`, O(d^2) products,
+        the same result to floating-point rounding); ``"auto"`` (default) uses ``"matrix"``
+        below d = 32 and ``"action"`` from there on, where it measured faster (1.6x at d = 32,
+        6.5x at d = 100; ``benchmarks/expm_action.py``).
     batch_start_cells, batch_target_cells
         Start cells per batch (spread over the training time points except the last) and cells
         sampled from each time point as the comparison population.
@@ -108,6 +115,7 @@ class MNNConfig:
     time_scale: float | Literal["auto"] = 1.0
     n_steps_path: int = 1
     path_step: float | None = None
+    expm: Literal["auto", "matrix", "action"] = "auto"
     batch_start_cells: int = 200
     batch_target_cells: int = 200
     gamma: float = 0.1
@@ -163,6 +171,10 @@ class MNNConfig:
             self.path_step is None
             or (isinstance(self.path_step, int | float) and self.path_step > 0),
             f"path_step must be None or a positive time step, got {self.path_step!r}",
+        )
+        need(
+            self.expm in ("auto", "matrix", "action"),
+            f"expm must be 'auto', 'matrix' or 'action', got {self.expm!r}",
         )
         need(
             self.batch_start_cells >= 2 and self.batch_target_cells >= 2,

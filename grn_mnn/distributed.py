@@ -57,6 +57,7 @@ CONFIG_FLAGS: dict[str, type] = {
     "lambda_kin": float,
     "sigma": float,
     "gamma": float,
+    "expm": str,
 }
 
 

@@ -6,7 +6,14 @@ import torch
 from scipy.linalg import expm
 
 from grn_mnn.config import MNNConfig
-from grn_mnn.module import CellMNNModule, invertibility_penalty
+from grn_mnn.errors import ConfigError
+from grn_mnn.module import (
+    EXPM_ACTION_FROM_D,
+    EXPM_ACTION_MAX_STEPS,
+    CellMNNModule,
+    expm_action,
+    invertibility_penalty,
+)
 
 
 def _module(parameterization: str, **kw) -> CellMNNModule:
@@ -52,8 +59,9 @@ def test_zero_eigenvalues_are_fixed():
 
 
 @pytest.mark.parametrize("parameterization", ["direct", "eigen"])
-def test_propagate_is_expm_of_the_extracted_operator(parameterization):
-    m = _module(parameterization)
+@pytest.mark.parametrize("method", ["matrix", "action"])
+def test_propagate_is_expm_of_the_extracted_operator(parameterization, method):
+    m = _module(parameterization, expm=method)
     z, t0, t1 = _inputs()
     with torch.no_grad():
         a = m.operator(z, t0).numpy()
@@ -139,3 +147,64 @@ def test_operator_starts_near_zero_with_paper_scale():
     m = CellMNNModule(5, MNNConfig())
     z = torch.randn(10, 5)
     assert m.operator(z, torch.zeros(10)).abs().max().item() < 0.05
+
+
+@pytest.mark.parametrize("shift", [0.0, -6.0, 4.0])
+def test_expm_action_equals_the_matrix_exponential(shift):
+    # float64: to rounding, over small and large norms, decay and growth (trace shift)
+    g = torch.Generator().manual_seed(0)
+    for d, scale in ((2, 0.3), (6, 2.5), (30, 0.4)):
+        b = torch.randn(9, d, d, generator=g, dtype=torch.float64) * scale
+        b = b * torch.rand(9, 1, 1, generator=g, dtype=torch.float64) * 2
+        b = b + shift * torch.eye(d, dtype=torch.float64)
+        z = torch.randn(9, d, generator=g, dtype=torch.float64)
+        ref = np.stack([expm(b[i].numpy()) @ z[i].numpy() for i in range(9)])
+        np.testing.assert_allclose(expm_action(b, z).numpy(), ref, rtol=1e-11, atol=1e-13)
+        # float32: as accurate as torch's own matrix exponential in float32
+        got32 = expm_action(b.float(), z.float()).double().numpy()
+        mat32 = (torch.linalg.matrix_exp(b.float()) @ z.float().unsqueeze(-1)).squeeze(-1)
+        err = np.abs(got32 - ref).max() / np.abs(ref).max()
+        err_mat = np.abs(mat32.double().numpy() - ref).max() / np.abs(ref).max()
+        assert err < max(2e-6, 3 * err_mat)
+    # zero operator: the identity; a cell past the step cap (matrix_exp) and one just below it
+    # (Taylor) are exact and do not disturb the others
+    z = torch.randn(4, 4, generator=g, dtype=torch.float64)
+    b = torch.zeros(4, 4, 4, dtype=torch.float64)
+    b[1] = 9.0 * torch.randn(4, 4, generator=g, dtype=torch.float64)
+    b[3] = torch.randn(4, 4, generator=g, dtype=torch.float64)
+    b[3] *= (EXPM_ACTION_MAX_STEPS - 0.5) / b[3].abs().sum(0).max()
+    assert b[1].abs().sum(0).max() > EXPM_ACTION_MAX_STEPS + 5
+    out = expm_action(b, z)
+    np.testing.assert_allclose(out[[0, 2]].numpy(), z[[0, 2]].numpy(), rtol=0, atol=0)
+    for i in (1, 3):
+        np.testing.assert_allclose(out[i].numpy(), expm(b[i].numpy()) @ z[i].numpy(), rtol=1e-10)
+
+
+def test_expm_action_gradient_is_exact():
+    g = torch.Generator().manual_seed(2)
+    b = torch.randn(3, 5, 5, generator=g, dtype=torch.float64) * 0.9
+    b[2] *= 3 * EXPM_ACTION_MAX_STEPS / b[2].abs().sum(0).max()  # past the cap: matrix_exp
+    z = torch.randn(3, 5, generator=g, dtype=torch.float64).requires_grad_()
+    assert torch.autograd.gradcheck(expm_action, (b.requires_grad_(), z))
+
+
+def test_expm_methods_agree_along_refreshed_paths_with_energy():
+    kw = {"path_step": 0.3}
+    m_mat, m_act = _module("direct", expm="matrix", **kw), _module("direct", expm="action", **kw)
+    m_act.load_state_dict(m_mat.state_dict())
+    z, t0, t1 = _inputs()
+    with torch.no_grad():
+        zm, em = m_mat.propagate(z, t0, t1, energy_points=2)
+        za, ea = m_act.propagate(z, t0, t1, energy_points=2)
+    np.testing.assert_allclose(za.numpy(), zm.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ea.numpy(), em.numpy(), rtol=1e-10)
+
+
+def test_expm_auto_switches_on_the_latent_dimension():
+    small = CellMNNModule(EXPM_ACTION_FROM_D - 1, MNNConfig(n_pcs=EXPM_ACTION_FROM_D - 1))
+    large = CellMNNModule(EXPM_ACTION_FROM_D, MNNConfig(n_pcs=EXPM_ACTION_FROM_D))
+    assert (small.expm, large.expm) == ("matrix", "action")
+    forced = MNNConfig(n_pcs=EXPM_ACTION_FROM_D, expm="matrix")
+    assert CellMNNModule(EXPM_ACTION_FROM_D, forced).expm == "matrix"
+    with pytest.raises(ConfigError, match="expm"):
+        MNNConfig(expm="pade").validate()

@@ -50,6 +50,7 @@ OVERRIDES = {
     "batch_target_cells": int,
     "time_scale": str,
     "threads": int,
+    "expm": str,
 }
 
 
