@@ -11,7 +11,7 @@ state with each method. The accuracy columns are the largest relative error of e
 expm(3 A) z in float32 against the float64 matrix exponential, on the last batch's start cells.
 Writes ``benchmarks/results/expm_action.json``; ``--table`` prints the markdown table.
 
-    OMP_NUM_THREADS=1 python benchmarks/expm_action.py
+    OMP_NUM_THREADS=1 python benchmarks/expm_action.py            # ~25 min
     python benchmarks/expm_action.py --table
 """
 
@@ -130,9 +130,9 @@ def table(recs: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run (or, with --table, only print) the benchmark."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--dims", type=int, nargs="+", default=[5, 10, 16, 20, 50, 100])
-    p.add_argument("--warmup", type=int, default=300, help="training steps before timing")
-    p.add_argument("--steps", type=int, default=30, help="timed steps (a third above d = 50)")
+    p.add_argument("--dims", type=int, nargs="+", default=[5, 10, 16, 20, 32, 40, 50, 100])
+    p.add_argument("--warmup", type=int, default=1000, help="training steps before timing")
+    p.add_argument("--steps", type=int, default=20, help="timed steps (a third above d = 50)")
     p.add_argument("--out", default="benchmarks/results/expm_action.json")
     p.add_argument("--table", action="store_true", help="print the table of --out and exit")
     p.add_argument(

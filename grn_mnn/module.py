@@ -42,8 +42,9 @@ def expm_action(b: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     c = b - mu.reshape(-1, 1, 1) * torch.eye(d, dtype=b.dtype, device=b.device)
     with torch.no_grad():
         s = torch.ceil(c.abs().sum(dim=1).amax(dim=1)).clamp_min(1.0)
-        if not torch.isfinite(s).all():
-            raise FloatingPointError("non-finite operator in expm_action")
+        # a NaN/inf operator gives a non-finite result, as with matrix_exp, so that training's
+        # divergence handling (TrainingError or on_divergence='stop') sees it
+        s = torch.nan_to_num(s, nan=1.0, posinf=EXPM_ACTION_MAX_STEPS + 1.0)
         heavy = torch.nonzero(s > EXPM_ACTION_MAX_STEPS).squeeze(1)
         s = s.clamp_max(EXPM_ACTION_MAX_STEPS)
         n_steps = int(s.max().item()) if s.numel() else 0

@@ -180,6 +180,17 @@ def test_expm_action_equals_the_matrix_exponential(shift):
         np.testing.assert_allclose(out[i].numpy(), expm(b[i].numpy()) @ z[i].numpy(), rtol=1e-10)
 
 
+def test_expm_action_passes_non_finite_operators_on_like_matrix_exp():
+    # training's divergence handling relies on a non-finite result, not an exception
+    b = torch.zeros(3, 4, 4)
+    b[1, 0, 1] = float("nan")
+    b[2, 2, 3] = float("inf")
+    z = torch.ones(3, 4)
+    out = expm_action(b, z)
+    assert torch.equal(out[0], z[0])
+    assert not torch.isfinite(out[1]).all() and not torch.isfinite(out[2]).all()
+
+
 def test_expm_action_gradient_is_exact():
     g = torch.Generator().manual_seed(2)
     b = torch.randn(3, 5, 5, generator=g, dtype=torch.float64) * 0.9

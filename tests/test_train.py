@@ -259,3 +259,31 @@ def test_trains_at_both_ends_of_the_latent_dimension_range(d, parameterization):
     for bad in (1, 101):
         with pytest.raises(ConfigError, match="n_pcs"):
             MNNConfig(n_pcs=bad).validate()
+
+
+@pytest.mark.parametrize("method", ["matrix", "action"])
+def test_a_non_finite_operator_is_a_training_error_with_either_expm(monkeypatch, method):
+    # a NaN operator must reach training's divergence handling, not escape as an exception
+    from grn_mnn import train as tr
+    from grn_mnn.module import CellMNNModule
+
+    data = _toy(4)
+    cfg = MNNConfig(**SMALL, max_epochs=4, patience=10, lr=1e-3, expm=method)
+    orig = CellMNNModule.operator_parts
+    calls = {"n": 0}
+
+    def poisoned(self, *args, **kwargs):
+        a, p = orig(self, *args, **kwargs)
+        if self.training:
+            calls["n"] += 1
+            if calls["n"] > 2 * cfg.steps_per_epoch:  # the 3rd training epoch
+                a = a * float("nan")
+        return a, p
+
+    monkeypatch.setattr(CellMNNModule, "operator_parts", poisoned)
+    with pytest.raises(tr.TrainingError, match="epoch 3"):
+        fit(data, cfg, progress=False)
+    calls["n"] = 0
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        res = fit(data, cfg.replace(on_divergence="stop"), progress=False)
+    assert res.diverged and res.epochs_run == 2
