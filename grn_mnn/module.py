@@ -46,7 +46,7 @@ def expm_action(b: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         # divergence handling (TrainingError or on_divergence='stop') sees it
         s = torch.nan_to_num(s, nan=1.0, posinf=EXPM_ACTION_MAX_STEPS + 1.0)
         heavy = torch.nonzero(s > EXPM_ACTION_MAX_STEPS).squeeze(1)
-        s = s.clamp_max(EXPM_ACTION_MAX_STEPS)
+        s[heavy] = 1.0  # their Taylor value is replaced below: no steps beyond the batched first
         n_steps = int(s.max().item()) if s.numel() else 0
     cs = c / s.to(b.dtype).reshape(-1, 1, 1)
     v = z.unsqueeze(-1)

@@ -204,22 +204,34 @@ def test_backward_training_runs_with_a_fixed_path_step():
         cfg.replace(path_step=0.0).validate()
 
 
+def _poison_after(orig, n_calls, poison):
+    """Wrap ``orig(obj, ...)`` so that its output is passed through ``poison`` once more than
+    ``n_calls`` calls were made in training mode (``obj.training``); returns (wrapper, counter)."""
+    calls = {"n": 0}
+
+    def wrapped(obj, *args, **kwargs):
+        out = orig(obj, *args, **kwargs)
+        if obj.training:
+            calls["n"] += 1
+            if calls["n"] > n_calls:
+                out = poison(out)
+        return out
+
+    return wrapped, calls
+
+
 def test_divergence_raises_or_stops_with_the_best_validated_state(monkeypatch):
     import grn_mnn.train as tr
 
     data = _toy(4)
     cfg = MNNConfig(**SMALL, max_epochs=6, patience=10, lr=1e-3)
-    calls = {"n": 0}
     orig = tr.batch_loss
 
-    def flaky(net, *args, **kwargs):
-        out = orig(net, *args, **kwargs)
-        if net.training:
-            calls["n"] += 1
-            if calls["n"] > 3 * cfg.steps_per_epoch:  # the 4th training epoch diverges
-                out["loss"] = out["loss"] * float("nan")
-        return out
+    def nan_loss(out):
+        return {**out, "loss": out["loss"] * float("nan")}
 
+    # the 4th training epoch diverges
+    flaky, calls = _poison_after(orig, 3 * cfg.steps_per_epoch, nan_loss)
     monkeypatch.setattr(tr, "batch_loss", flaky)
     with pytest.raises(tr.TrainingError, match="epoch 4"):
         fit(data, cfg, progress=False)
@@ -270,16 +282,12 @@ def test_a_non_finite_operator_is_a_training_error_with_either_expm(monkeypatch,
     data = _toy(4)
     cfg = MNNConfig(**SMALL, max_epochs=4, patience=10, lr=1e-3, expm=method)
     orig = CellMNNModule.operator_parts
-    calls = {"n": 0}
 
-    def poisoned(self, *args, **kwargs):
-        a, p = orig(self, *args, **kwargs)
-        if self.training:
-            calls["n"] += 1
-            if calls["n"] > 2 * cfg.steps_per_epoch:  # the 3rd training epoch
-                a = a * float("nan")
-        return a, p
+    def nan_operator(out):
+        return out[0] * float("nan"), out[1]
 
+    # the 3rd training epoch gets a NaN operator
+    poisoned, calls = _poison_after(orig, 2 * cfg.steps_per_epoch, nan_operator)
     monkeypatch.setattr(CellMNNModule, "operator_parts", poisoned)
     with pytest.raises(tr.TrainingError, match="epoch 3"):
         fit(data, cfg, progress=False)
