@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.add_argument("--out", required=True)
     e.add_argument("--by", default=None, help="'time' or an obs column (cluster, lineage, ...)")
-    e.add_argument("--sources", default=None, help="'tf' (TRRUST TFs) or a file of gene names")
+    e.add_argument("--sources", default=None, help="'tf' (bundled TF list, Lambert et al. 2018) or a file of gene names")
     e.add_argument("--species", default=None, choices=["human", "mouse"])
     e.add_argument("--top-k", type=int, default=None, help="strongest targets per source")
     e.add_argument("--top-n", type=int, default=None, help="strongest edges per network")

@@ -190,6 +190,38 @@ def trrust(species: str) -> pd.DataFrame:
     return df
 
 
+def transcription_factors(species: str = "human") -> list[str]:
+    """Transcription factors of Lambert et al. (2018), independent of TRRUST.
+
+    Parameters
+    ----------
+    species
+        ``'human'``: the 1,639 HGNC symbols of the Human TFs database v1.01 with
+        ``Is TF? == Yes``. ``'mouse'``: the same symbols, to be matched case-insensitively
+        (most TF symbols agree up to case between human and mouse orthologues).
+
+    Returns
+    -------
+    list of str
+        Upper-case symbols in file order. Cite Lambert SA et al., Cell 172:650 (2018).
+
+    Raises
+    ------
+    InputError
+        For an unknown species or a missing file.
+    """
+    if species not in TRRUST_SPECIES:
+        raise InputError(
+            f"the bundled TF list covers {list(TRRUST_SPECIES)}, got {species!r}; pass your own "
+            "list of regulators (a file with one gene a line) instead"
+        )
+    path = _file("tf_lists", "human_tfs_lambert2018.txt")
+    names = [ln.strip().upper() for ln in path.read_text().splitlines() if ln.strip()]
+    if not names:
+        raise InputError(f"{path} is empty; restore it from the repository")
+    return names
+
+
 def _timecourse(folder: str, expected: tuple[int, int]) -> tuple[AnnData, pd.DataFrame]:
     expr = _read(pd.read_csv, _file("timecourses", folder, "ExpressionData.csv.gz"), index_col=0)
     meta_path = _file("timecourses", folder, "cell_metadata.csv")

@@ -50,7 +50,12 @@ def gene_operator(mapping: dict[str, Any], a: np.ndarray) -> np.ndarray:
 def resolve_sources(
     genes: Sequence[str], sources: str | Sequence[str] | None, species: str | None = None
 ) -> np.ndarray:
-    """Indices of source genes: all (None), TRRUST TFs of ``species`` ('tf'), or a list."""
+    """Indices of source genes: all (None), the bundled TF list of ``species`` ('tf'), or a list.
+
+    The TF list is Lambert et al. (2018) (:func:`grn_mnn.datasets.transcription_factors`),
+    curated independently of TRRUST, so a TF-restricted network scored against TRRUST does not
+    see the reference through its candidate regulators.
+    """
     genes = [str(g) for g in genes]
     upper = {g.upper(): i for i, g in enumerate(genes)}
     if sources is None or (isinstance(sources, str) and sources == "all"):
@@ -59,11 +64,11 @@ def resolve_sources(
         if species not in ("human", "mouse"):
             raise InputError(
                 "sources='tf' needs the species ('human' or 'mouse') to pick the "
-                "TRRUST transcription factors; pass species= or a list of sources"
+                "transcription factors (Lambert et al. 2018); pass species= or a list of sources"
             )
-        from .datasets import trrust
+        from .datasets import transcription_factors
 
-        names = trrust(species)["tf"].str.upper().unique()
+        names = transcription_factors(species)
     else:
         names = [str(s).upper() for s in sources]
     idx = sorted({upper[n] for n in names if n in upper})
@@ -299,7 +304,7 @@ def network(
     reading
         ``"jacobian"`` or ``"contribution"`` (see the module docstring).
     sources
-        ``None`` (all genes), ``"tf"`` (TRRUST TFs of ``species``) or a list of genes.
+        ``None`` (all genes), ``"tf"`` (the bundled TF list of ``species``, Lambert et al. 2018) or a list of genes.
     species
         For ``sources="tf"``; defaults to ``adata.uns['species']``.
     top_k, top_n
