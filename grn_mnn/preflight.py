@@ -165,6 +165,11 @@ def check(ns: argparse.Namespace) -> None:
         check_out(ns.out, (ns.model, ns.input))
     elif cmd == "score":
         check_file(ns.edges, "--edges", "a CSV with header source,target,weight")
+        if ns.reference.strip().lower() in ("none", "auto"):
+            raise InputError(
+                f"score needs a reference, got --reference {ns.reference}; give trrust-human, "
+                "trrust-mouse or the path of a reference table"
+            )
         check_reference(ns.reference)
         if ns.input:
             check_input(ns.input)
