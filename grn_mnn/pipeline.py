@@ -351,6 +351,10 @@ def _score(
         seed=seed,
         per_cell=per_cell,
     )
+    if not expression:
+        skipped = scores["settings"]["skipped_baselines"]
+        for name in ("pearson", "linear_ode", "sign_per_cell"):
+            skipped[name] = "--backed: needs the expression matrix in memory"
     return scores, ref
 
 

@@ -135,4 +135,5 @@ def test_backed_run_streams_and_gives_the_in_memory_edges(
         np.testing.assert_allclose(b["weight"], a["weight"], rtol=1e-5, atol=1e-12)
     scores = json.loads((tmp_path / "disk" / "scores.json").read_text())
     assert scores["provenance"]["backed"] is True
+    assert "--backed" in scores["settings"]["skipped_baselines"]["pearson"]
     assert scores["methods"]["cellmnn"]["link"] == mem.scores["methods"]["cellmnn"]["link"]
