@@ -11,7 +11,6 @@ import dataclasses
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -133,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume", action="store_true", help="continue training from --out/checkpoint.pt"
     )
     r.add_argument("--no-plots", action="store_true")
+    r.add_argument(
+        "--backed",
+        action="store_true",
+        help="stream the .h5ad / zarr --input from disk (chunked PCA, latent z in OUT/latent.npy)",
+    )
     common(r)
     _config_args(r)
 
@@ -200,6 +204,7 @@ def _cmd_run(ns: argparse.Namespace) -> None:
         overwrite=ns.overwrite,
         resume=ns.resume,
         plots=not ns.no_plots,
+        backed=ns.backed,
         **_config_from(ns),
     )
 
@@ -208,6 +213,7 @@ def _cmd_extract(ns: argparse.Namespace) -> None:
     from . import export, extract, pp
     from ._io import prepare_outdir, write_csv
     from .model import CellMNN
+    from .preflight import check_gene_list
     from .readers import read_input
 
     out = prepare_outdir(ns.out, ns.overwrite, ("edges.csv",))
@@ -216,10 +222,7 @@ def _cmd_extract(ns: argparse.Namespace) -> None:
     pp.project(adata, model.mapping, time_key=ns.time_key, time_order=_time_order(ns.time_order))
     sources: Any = ns.sources
     if sources and sources not in ("tf", "all"):
-        path = Path(sources)
-        if not path.exists():
-            raise InputError(f"--sources: {path} is neither 'tf' nor an existing file of genes")
-        sources = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
+        sources = check_gene_list(sources)
     df = extract.network(
         model,
         adata,
@@ -245,6 +248,7 @@ def _cmd_score(ns: argparse.Namespace) -> None:
     from .readers import read_input
 
     out = prepare_outdir(ns.out, ns.overwrite, ("scores.json",))
+    edges = validate.read_edges(ns.edges)  # before the (possibly large) input
     kw: dict[str, Any] = {"seed": ns.seed, "method_name": "input"}
     if ns.input:
         adata = read_input(ns.input, time_key=ns.time_key)
@@ -255,7 +259,7 @@ def _cmd_score(ns: argparse.Namespace) -> None:
         if pp.detect_kind(x) == "counts":
             x = pp.normalize_counts(x, allow_empty_cells=True)
         kw.update(expression=x, genes=list(adata.var_names.astype(str)), times=t)
-    scores = validate.score_edges_file(ns.edges, ns.reference, **kw)
+    scores = validate.score(edges, ns.reference, **kw)
     write_json(out / "scores.json", scores)
     if not ns.quiet:
         print(validate.score_table(scores).to_string(float_format=lambda v: f"{v:.3f}"))
@@ -296,6 +300,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if threads:
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     try:
+        from .preflight import check
+
+        check(ns)  # path-like options, before any stage does work
         {
             "run": _cmd_run,
             "extract": _cmd_extract,

@@ -92,10 +92,15 @@ class CellMNN:
         checkpoint: str | os.PathLike | None = None,
         resume: bool = False,
         progress: bool = True,
+        snapshots: Snapshots | None = None,
     ) -> CellMNN:
-        """Fit the hypernetwork; keeps the state with the best validation loss."""
+        """Fit the hypernetwork; keeps the state with the best validation loss.
+
+        ``snapshots`` trains on these cells instead of the attached AnnData's latent z (e.g.
+        the on-disk latent of :func:`grn_mnn.scale.prepare_backed`, read batch by batch).
+        """
         result = fit(
-            self.snapshots(),
+            snapshots if snapshots is not None else self.snapshots(),
             self.config,
             holdout_times=self.holdout_times,
             checkpoint=checkpoint,

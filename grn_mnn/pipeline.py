@@ -21,7 +21,7 @@ from anndata import AnnData
 from . import __version__
 from ._io import file_sha256, prepare_outdir, write_csv, write_json
 from .config import MNNConfig
-from .errors import GrnMnnError, InputError, ReferenceNetworkError
+from .errors import ConfigError, GrnMnnError, InputError, ReferenceNetworkError
 from .model import CellMNN
 
 RESULT_MARKERS = ("edges.csv", "edges_by_time.csv", "scores.json", "model.pt", "run.json")
@@ -104,6 +104,7 @@ def run(
     overwrite: bool = False,
     resume: bool = False,
     plots: bool = True,
+    backed: bool = False,
     **overrides: Any,
 ) -> RunResult:
     """Run the whole job and write every output to ``out``.
@@ -128,14 +129,29 @@ def run(
         ``"jacobian"`` or ``"contribution"`` for the edge weights.
     graph_edges
         Strongest edges kept in each GraphML file (Cytoscape-friendly size).
+    backed
+        Stream ``input`` (an ``.h5ad`` file or zarr store) instead of loading it: chunked PCA
+        (:func:`grn_mnn.scale.prepare_backed`), latent z in ``out/latent.npy``, training
+        batches read from there. The edges equal the in-memory run's up to float round-off;
+        the baselines that need the expression matrix (Pearson, linear ODE, per-cell signs)
+        are skipped.
+
+    Raises
+    ------
+    GrnMnnError
+        Bad input or options, including a reference that cannot be loaded -- always before
+        training.
     """
     from . import export, extract, pp
     from .readers import read_input
+    from .reference import load_reference
 
     t_all = time.perf_counter()
     out = prepare_outdir(out, overwrite or resume, RESULT_MARKERS)
     # ------------------------------------------------------------------ input
-    if input is None or (isinstance(input, str) and input in BUNDLED):
+    if backed:
+        adata, src, default_ref = _backed_shell(input, n_top_genes, reading), str(input), "auto"
+    elif input is None or (isinstance(input, str) and input in BUNDLED):
         adata, src, default_ref = load_bundled(input or "hepatocyte_camp2017")
         time_key = "time"
     elif isinstance(input, AnnData):
@@ -147,31 +163,40 @@ def run(
     if reference == "auto":
         species = adata.uns.get("species")
         reference = f"trrust-{species}" if species in ("human", "mouse") else "none"
+    # a reference that cannot be loaded stops the run here, before training
+    ref = None
+    if reference and reference != "none":
+        ref = load_reference(reference, species=adata.uns.get("species"))
     checksum = file_sha256(src) if src and Path(src).is_file() else None
     cfg = (config or MNNConfig()).replace(seed=seed, **overrides)
-    _log(
-        quiet,
-        f"grn_mnn {__version__}: {adata.n_obs} cells x {adata.n_vars} genes from "
-        f"{src or 'AnnData'}",
+    size = (
+        f"{adata.n_obs} cells, streamed"
+        if backed
+        else f"{adata.n_obs} cells x {adata.n_vars} genes"
     )
+    _log(quiet, f"grn_mnn {__version__}: {size} from {src or 'AnnData'}")
 
     # ------------------------------------------------------------------ prepare + fit
     stage = _Stages(quiet)
-    stage("preparing (checks, normalisation, PCA)")
-    pp.prepare(
-        adata,
-        time_key,
-        n_pcs,
-        n_top_genes=n_top_genes,
-        data_kind=data_kind,
-        time_order=time_order,
-        seed=seed,
-    )
+    stage("preparing (checks, normalisation, PCA)" + (", streamed" if backed else ""))
+    snap = None
+    if backed:
+        snap = _prepare_streamed(adata, src, out, time_key, n_pcs, data_kind, time_order, quiet)
+    else:
+        pp.prepare(
+            adata,
+            time_key,
+            n_pcs,
+            n_top_genes=n_top_genes,
+            data_kind=data_kind,
+            time_order=time_order,
+            seed=seed,
+        )
     info = adata.uns["grn_mnn"]
     model = CellMNN(adata, cfg)
     model.metadata.update({"input": src, "input_sha256": checksum, "seed": seed})
     stage(f"training Cell-MNN ({cfg.max_epochs} epochs at most, early stopping)")
-    model.train(checkpoint=out / "checkpoint.pt", resume=resume, progress=not quiet)
+    model.train(checkpoint=out / "checkpoint.pt", resume=resume, progress=not quiet, snapshots=snap)
     files = {"model": str(model.save(out / "model.pt"))}
 
     # ------------------------------------------------------------------ extract
@@ -203,9 +228,9 @@ def run(
         if reference not in (None, "none")
         else "no reference: scoring skipped"
     )
-    scores, ref = None, None
-    if reference and reference != "none":
-        scores, ref = _score(model, adata, edges, reference, seed, quiet)
+    scores = None
+    if ref is not None:
+        scores, ref = _score(model, adata, edges, ref, seed, quiet, expression=not backed)
     provenance = {
         "version": __version__,
         "seed": seed,
@@ -214,6 +239,7 @@ def run(
         "config": cfg.to_dict(),
         "n_pcs": n_pcs,
         "reading": reading,
+        "backed": bool(backed),
     }
     if scores is not None:
         scores["provenance"] = provenance
@@ -247,7 +273,9 @@ def run(
     ).items():
         files[f"networks/{k}"] = str(v)
     if plots:
-        curves = _pr_curves(adata, edges, ref) if ref is not None and scores is not None else None
+        curves = None
+        if ref is not None and scores is not None:
+            curves = _pr_curves(adata, edges, ref, expression=not backed)
         files.update(_plots(out, model, by_time, scores, curves))
 
     # ------------------------------------------------------------------ manifest
@@ -283,34 +311,126 @@ def run(
 
 
 def _score(
-    model: CellMNN, adata: AnnData, edges: pd.DataFrame, reference: str, seed: int, quiet: bool
+    model: CellMNN,
+    adata: AnnData,
+    edges: pd.DataFrame,
+    ref: Any,
+    seed: int,
+    quiet: bool,
+    expression: bool = True,
 ) -> tuple[dict | None, Any]:
-    """Score against the reference with baselines; skip (with a message) on no overlap."""
+    """Score against the loaded reference with baselines; skip (with a message) on no overlap.
+
+    Without ``expression`` (a streamed run) the baselines and per-cell votes that need the
+    expression matrix are skipped.
+    """
     from . import pp, validate
-    from .reference import load_reference, restrict
+    from .reference import restrict
 
     info = adata.uns["grn_mnn"]
     genes = list(info["genes"])
     try:
-        ref = load_reference(reference, species=adata.uns.get("species"))
         sub = restrict(ref, genes)
     except ReferenceNetworkError as exc:
         _log(quiet, f"scoring skipped: {exc}")
         return None, None
-    expr = pp.get_expression(adata)
     times = adata.obs[pp.TIME_COL].to_numpy()
-    per_cell = _per_cell_signs(model, adata, sub, genes, expr)
+    if expression:
+        expr = pp.get_expression(adata)
+        per_cell = _per_cell_signs(model, adata, sub, genes, expr)
+    else:
+        _log(quiet, "--backed: the Pearson and linear-ODE baselines need X in memory; skipped")
+        expr, per_cell = None, None
     scores = validate.score(
         edges,
         ref,
         expression=expr,
         genes=genes,
-        times=times,
+        times=None if expr is None else times,
         method_name="cellmnn",
         seed=seed,
         per_cell=per_cell,
     )
+    if not expression:
+        skipped = scores["settings"]["skipped_baselines"]
+        for name in ("pearson", "linear_ode", "sign_per_cell"):
+            skipped[name] = "--backed: needs the expression matrix in memory"
     return scores, ref
+
+
+def _backed_shell(input: Any, n_top_genes: int | None, reading: str) -> AnnData:
+    """obs and uns of an on-disk ``.h5ad`` / zarr store, without X (for ``backed=True``)."""
+    from .preflight import check_input
+
+    if input is None or isinstance(input, AnnData) or str(input) in BUNDLED:
+        raise ConfigError("backed=True (--backed) streams a file: give an .h5ad path or zarr store")
+    if n_top_genes is not None:
+        raise ConfigError("--n-top-genes needs the data in memory; drop it or --backed")
+    if reading != "jacobian":
+        raise ConfigError("--reading contribution needs the expression in memory; drop --backed")
+    path = check_input(input, backed=True)
+    try:
+        from anndata.io import read_elem
+
+        if path.is_dir():
+            import zarr
+
+            group: Any = zarr.open_group(str(path), mode="r")
+            closer = None
+        else:
+            import h5py
+
+            group = closer = h5py.File(path, "r")
+        try:
+            obs = read_elem(group["obs"])
+            uns = read_elem(group["uns"]) if "uns" in group else {}
+        finally:
+            if closer is not None:
+                closer.close()
+    except Exception as exc:
+        raise InputError(
+            f"cannot read obs of {path} ({type(exc).__name__}: {str(exc)[:200]}); is it an "
+            "AnnData .h5ad file or zarr store?"
+        ) from None
+    return AnnData(obs=obs, uns=dict(uns))
+
+
+def _prepare_streamed(
+    shell: AnnData,
+    src: str,
+    out: Path,
+    time_key: str,
+    n_pcs: int,
+    data_kind: str,
+    time_order: dict[Any, float] | None,
+    quiet: bool,
+) -> Any:
+    """Chunked PCA of ``src`` into ``out/latent.npy``; the shell gets the mapping, times and z.
+
+    The latent z (cells x n_pcs) is also kept in ``shell.obsm`` for extraction; training
+    reads its batches from the file.
+    """
+    from .pp import KEY, LATENT_KEY, TIME_COL
+    from .scale import prepare_backed
+    from .train import take_rows
+
+    snap, mapping = prepare_backed(
+        src,
+        out / "latent.npy",
+        time_key,
+        n_pcs,
+        data_kind=data_kind,
+        time_order=time_order,
+        time_unit=shell.uns.get("time_unit"),
+        overwrite=True,
+        progress=not quiet,
+    )
+    if time_order is not None:
+        mapping["time_order"] = {str(k): float(v) for k, v in time_order.items()}
+    shell.uns[KEY] = mapping
+    shell.obs[TIME_COL] = snap.t
+    shell.obsm[LATENT_KEY] = take_rows(snap.z, np.arange(len(snap.t))).astype(np.float64)
+    return snap
 
 
 def _per_cell_signs(model, adata, sub, genes, expr) -> dict[str, Any] | None:
@@ -336,14 +456,14 @@ def _per_cell_signs(model, adata, sub, genes, expr) -> dict[str, Any] | None:
 
 
 def _node_attrs(adata: AnnData, ref: Any) -> pd.DataFrame:
-    from .pp import get_expression
-
-    genes = list(adata.uns["grn_mnn"]["genes"])
+    info = adata.uns["grn_mnn"]
+    genes = list(info["genes"])
     tfs = set(ref.edges["tf"].str.upper()) if ref is not None else set()
+    # gene_mean is the mean over cells of the expression the PCA saw (both preparations)
     return pd.DataFrame(
         {
             "is_tf": [g.upper() in tfs for g in genes],
-            "mean_expression": get_expression(adata).mean(axis=0),
+            "mean_expression": np.asarray(info["gene_mean"], dtype=np.float64),
         },
         index=genes,
     )
@@ -377,21 +497,27 @@ def _plots(
     return files
 
 
-def _pr_curves(adata: AnnData, edges: pd.DataFrame, ref: Any) -> dict[str, tuple]:
+def _pr_curves(
+    adata: AnnData, edges: pd.DataFrame, ref: Any, expression: bool = True
+) -> dict[str, tuple]:
     """(y_true, y_score) of the link task for Cell-MNN and the baselines (same candidates)."""
     from . import baselines, pp, validate
 
     genes = list(adata.uns["grn_mnn"]["genes"])
-    expr = pp.get_expression(adata)
-    times = adata.obs[pp.TIME_COL].to_numpy()
     tfs = {str(t).upper() for t in ref.edges["tf"]}
     src = [g for g in genes if g.upper() in tfs]
+    idx = baselines.source_indices(genes, src)
     tables = {
         "cellmnn": edges,
-        "pearson": baselines.pearson(expr, genes, times, sources=src),
-        "linear_ode": baselines.linear_ode(expr, genes, times, sources=src),
-        "random": baselines.random(expr, genes, times, sources=src),
+        "random": baselines.matrix_to_edges(
+            baselines.random_matrix(len(genes), idx.size, 0), genes, idx
+        ),
     }
+    if expression:
+        expr = pp.get_expression(adata)
+        times = adata.obs[pp.TIME_COL].to_numpy()
+        tables["pearson"] = baselines.pearson(expr, genes, times, sources=src)
+        tables["linear_ode"] = baselines.linear_ode(expr, genes, times, sources=src)
     return {k: validate.link_labels(v, ref, genes) for k, v in tables.items()}
 
 

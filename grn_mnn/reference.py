@@ -382,9 +382,10 @@ def load_reference(spec: str | Path | Reference, species: str | None = None) -> 
     else:
         path = Path(text).expanduser()
         if not path.is_file():
+            state = "is a directory" if path.is_dir() else "does not exist"
             raise ReferenceNetworkError(
-                f"reference {text!r} is neither 'trrust-human' / 'trrust-mouse' nor an existing "
-                "file; give one of those names or the path of a reference table"
+                f"reference file {path} {state}; give 'trrust-human', 'trrust-mouse' or the "
+                "path of a reference table: " + FORMAT_HELP
             )
         raw, fmt, notes = _read_table(path)
         name, source, ref_species = path.name, str(path), species

@@ -528,7 +528,7 @@ def _stream_pca(
         w = _orient(np.asarray(ipca.components_, dtype=np.float64).T)
         evr = np.asarray(ipca.explained_variance_ratio_, dtype=np.float64)
 
-    # pass 3: scores written chunk by chunk; then scaled in place by their standard deviation
+    # pass 3: scores written chunk by chunk (float64); then divided by their standard deviation
     sum1 = np.zeros(n_pcs)
     sum2 = np.zeros(n_pcs)
     writer = _LatentWriter(latent_path, n, n_pcs, overwrite)
@@ -554,7 +554,12 @@ def _stream_pca(
 
 
 class _LatentWriter:
-    """Write (n, d) float32 rows to a temporary ``.npy`` file or zarr store, then publish it."""
+    """Write (n, d) rows to a temporary ``.npy`` file or zarr store, then publish it.
+
+    The unscaled scores are kept in float64 (a scratch file of n x d doubles) and
+    :meth:`rescale` writes ``scores / scale`` rounded to float32 once, exactly as the
+    in-memory preparation rounds them, so both give bitwise the same training input.
+    """
 
     def __init__(self, path: Path, n: int, d: int, overwrite: bool) -> None:
         self.path, self.n, self.d, self.overwrite = path, n, d, overwrite
@@ -563,49 +568,44 @@ class _LatentWriter:
         self.zarr = path.suffix == ".zarr"
 
     def __enter__(self) -> _LatentWriter:
-        if self.zarr:
-            import zarr
-
-            rows = max(1, min(self.n, 4096))
-            self.arr = zarr.open_array(
-                str(self.tmp),
-                mode="w",
-                shape=(self.n, self.d),
-                chunks=(rows, self.d),
-                dtype="float32",
-            )
-        else:
-            self.fh = open(self.tmp, "w+b")
-            self.npy = _NpyWriter(self.fh, self.n, self.d, np.float32)
+        self.raw = open(self.tmp.parent / "raw.f8", "w+b")
         return self
 
     def write(self, a: int, b: int, rows: np.ndarray) -> None:
-        if self.zarr:
-            self.arr[a:b] = rows.astype(np.float32)
-        else:
-            self.npy.write(rows)
+        self.raw.write(np.ascontiguousarray(rows, dtype=np.float64).tobytes())
 
     def rescale(self, scale: np.ndarray, chunks: Sequence[tuple[int, int]]) -> None:
-        """Divide every stored row by ``scale`` (chunk by chunk, in place)."""
+        """Write every row divided by ``scale`` as float32 (chunk by chunk)."""
+        self.raw.flush()
+        fd = self.raw.fileno()
+
+        def scaled(a: int, b: int) -> np.ndarray:
+            block = np.frombuffer(os.pread(fd, (b - a) * self.d * 8, a * self.d * 8), np.float64)
+            return (block.reshape(b - a, self.d) / scale).astype(np.float32)
+
         if self.zarr:
+            import zarr
+
+            arr = zarr.open_array(
+                str(self.tmp),
+                mode="w",
+                shape=(self.n, self.d),
+                chunks=(max(1, min(self.n, 4096)), self.d),
+                dtype="float32",
+            )
             for a, b in chunks:
-                self.arr[a:b] = (np.asarray(self.arr[a:b], np.float64) / scale).astype(np.float32)
+                arr[a:b] = scaled(a, b)
             return
-        self.fh.flush()
-        offset = self.fh.tell() - self.n * self.d * 4
-        fd = self.fh.fileno()
-        for a, b in chunks:
-            nbytes = (b - a) * self.d * 4
-            block = np.frombuffer(os.pread(fd, nbytes, offset + a * self.d * 4), np.float32)
-            block = (block.reshape(b - a, self.d).astype(np.float64) / scale).astype(np.float32)
-            os.pwrite(fd, block.tobytes(), offset + a * self.d * 4)
+        with open(self.tmp, "wb") as fh:
+            npy = _NpyWriter(fh, self.n, self.d, np.float32)
+            for a, b in chunks:
+                npy.write(scaled(a, b))
+            fh.flush()
+            os.fsync(fh.fileno())
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            if not self.zarr:
-                self.fh.flush()
-                os.fsync(self.fh.fileno())
-                self.fh.close()
+            self.raw.close()
             if exc_type is None:
                 if self.path.exists():
                     if self.path.is_dir():

@@ -152,8 +152,9 @@ def test_malformed_files_name_file_line_and_format(tmp_path, text, match):
 
 
 def test_unknown_spec_and_binary_file(tmp_path):
-    with pytest.raises(ReferenceNetworkError, match="neither 'trrust-human'"):
+    with pytest.raises(ReferenceNetworkError, match="missing.csv does not exist") as err:
         load_reference(tmp_path / "missing.csv")
+    assert "'trrust-human'" in str(err.value) and "BEELINE CSV" in str(err.value)
     p = tmp_path / "x.bin"
     p.write_bytes(b"\x00\xff\xfe\x80" * 10)
     with pytest.raises(ReferenceNetworkError, match="cannot read"):
