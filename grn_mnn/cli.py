@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
-from .config import MNNConfig
+from .config import READINGS, MNNConfig
 from .errors import GrnMnnError, InputError
 
 _SKIP_FIELDS = {"seed", "n_pcs", "extra", "threads"}
@@ -123,7 +123,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--n-pcs", type=int, default=None, help="latent dimension (default 10)")
     r.add_argument("--n-top-genes", type=int, default=None, help="keep N highly variable genes")
     r.add_argument("--data-kind", default="auto", choices=["auto", "counts", "log"])
-    r.add_argument("--reading", default="jacobian", choices=["jacobian", "contribution"])
+    r.add_argument(
+        "--reading",
+        default=None,
+        choices=list(READINGS),
+        help="edge weights: lagged (default; time-ordered co-expression, the benchmark winner), "
+        "flow-lagged (timing from the Cell-MNN flow), jacobian or contribution (the Cell-MNN "
+        "operator J = W S A S^-1 W^T); --backed defaults to jacobian",
+    )
+    r.add_argument(
+        "--sources",
+        default="auto",
+        help="candidate regulators: auto (default: the bundled TF list for human/mouse data, "
+        "else all genes), tf, all, or a file of gene names",
+    )
     r.add_argument(
         "--graph-edges", type=int, default=1000, help="strongest edges kept in each GraphML file"
     )
@@ -151,7 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.add_argument("--out", required=True)
     e.add_argument("--by", default=None, help="'time' or an obs column (cluster, lineage, ...)")
-    e.add_argument("--sources", default=None, help="'tf' (bundled TF list, Lambert et al. 2018) or a file of gene names")
+    e.add_argument(
+        "--sources", default=None, help="'tf' (bundled TF list, Lambert et al. 2018) or a gene file"
+    )
     e.add_argument("--species", default=None, choices=["human", "mouse"])
     e.add_argument("--top-k", type=int, default=None, help="strongest targets per source")
     e.add_argument("--top-n", type=int, default=None, help="strongest edges per network")
@@ -185,9 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_run(ns: argparse.Namespace) -> None:
     from .pipeline import RUN_N_PCS, run
+    from .preflight import check_gene_list
 
     if ns.input and ns.dataset:
         raise InputError("give either --input FILE or --dataset NAME, not both")
+    sources: Any = {"auto": "auto", "tf": "tf", "all": None}.get(ns.sources, ns.sources)
+    if sources == ns.sources and sources not in ("auto", "tf"):
+        sources = check_gene_list(ns.sources)
     run(
         ns.input or ns.dataset,
         time_key=ns.time_key,
@@ -199,6 +218,7 @@ def _cmd_run(ns: argparse.Namespace) -> None:
         data_kind=ns.data_kind,
         time_order=_time_order(ns.time_order),
         reading=ns.reading,
+        sources=sources,
         graph_edges=ns.graph_edges,
         quiet=ns.quiet,
         overwrite=ns.overwrite,

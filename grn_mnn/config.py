@@ -13,6 +13,13 @@ from typing import Any, Literal
 
 from .errors import ConfigError
 
+#: how ``grn-mnn run`` reads gene-network edge weights (:func:`grn_mnn.pipeline.gene_network`):
+#: time-ordered co-expression ("lagged", :mod:`grn_mnn.readout`; the default, chosen on the
+#: simulated accuracy benchmark only), the same with the Cell-MNN flow's timing, or the
+#: Cell-MNN operator J = W S A S^-1 W^T ("jacobian", "contribution"; :mod:`grn_mnn.extract`)
+READINGS = ("lagged", "flow-lagged", "jacobian", "contribution")
+DEFAULT_READING = "lagged"
+
 
 @dataclass
 class MNNConfig:

@@ -304,7 +304,8 @@ def network(
     reading
         ``"jacobian"`` or ``"contribution"`` (see the module docstring).
     sources
-        ``None`` (all genes), ``"tf"`` (the bundled TF list of ``species``, Lambert et al. 2018) or a list of genes.
+        ``None`` (all genes), ``"tf"`` (the bundled TF list of ``species``, Lambert et al.
+        2018) or a list of genes.
     species
         For ``sources="tf"``; defaults to ``adata.uns['species']``.
     top_k, top_n

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from anndata import AnnData
 
 from . import __version__
 from ._io import file_sha256, prepare_outdir, write_csv, write_json
-from .config import MNNConfig
+from .config import DEFAULT_READING, READINGS, MNNConfig
 from .errors import ConfigError, GrnMnnError, InputError, ReferenceNetworkError
 from .model import CellMNN
 
@@ -32,6 +33,8 @@ TOP_EDGES = 200_000
 #: run's default latent dimension (the paper's 5 PCs give a rank-5 gene operator; 10 is a
 #: compromise between resolution and the few hundred cells of the bundled time courses)
 RUN_N_PCS = 10
+#: key of run's own network in scores.json and the score tables
+METHOD_NAME = "grn_mnn"
 
 
 @dataclass
@@ -98,7 +101,8 @@ def run(
     data_kind: str = "auto",
     time_order: dict[Any, float] | None = None,
     config: MNNConfig | None = None,
-    reading: str = "jacobian",
+    reading: str | None = None,
+    sources: str | Sequence[str] | None = "auto",
     graph_edges: int = 1000,
     quiet: bool = False,
     overwrite: bool = False,
@@ -126,7 +130,15 @@ def run(
     config, overrides
         Model/training configuration (:class:`MNNConfig` fields).
     reading
-        ``"jacobian"`` or ``"contribution"`` for the edge weights.
+        How the edge weights are read (:data:`READINGS`). ``None`` (default): ``"lagged"``,
+        the time-ordered co-expression of :mod:`grn_mnn.readout`, which won the simulated
+        accuracy benchmark (``docs/benchmarks.md``); ``"jacobian"`` with ``backed`` (the
+        co-expression needs the expression matrix in memory). ``"flow-lagged"``: the same with
+        the change times of the fitted Cell-MNN flow. ``"jacobian"`` / ``"contribution"``: the
+        Cell-MNN operator J = W S A S^-1 W^T (:mod:`grn_mnn.extract`).
+    sources
+        Candidate regulators: ``"auto"`` (default: the bundled TF list when the species is human
+        or mouse, else every gene), ``"tf"``, ``None``/``"all"`` (every gene) or a list.
     graph_edges
         Strongest edges kept in each GraphML file (Cytoscape-friendly size).
     backed
@@ -142,11 +154,15 @@ def run(
         Bad input or options, including a reference that cannot be loaded -- always before
         training.
     """
-    from . import export, extract, pp
+    from . import export, pp
     from .readers import read_input
     from .reference import load_reference
 
     t_all = time.perf_counter()
+    if reading is None:
+        reading = "jacobian" if backed else DEFAULT_READING
+    if reading not in READINGS:
+        raise ConfigError(f"reading must be one of {list(READINGS)}, got {reading!r}")
     out = prepare_outdir(out, overwrite or resume, RESULT_MARKERS)
     # ------------------------------------------------------------------ input
     if backed:
@@ -203,19 +219,16 @@ def run(
     stage("extracting gene networks (all cells and per time point)")
     n_genes = len(info["genes"])
     top_n = None if n_genes <= ALL_PAIRS_MAX_GENES else TOP_EDGES
-    # weight_std across cells is not written by run; skipping it saves a pass over cells x edges
-    edges = extract.network(
-        model, adata, reading=reading, top_n=top_n, key_added=None, spread=False
-    )
+    src_spec = default_sources(adata) if isinstance(sources, str) and sources == "auto" else sources
+    edges = gene_network(model, adata, reading, sources=src_spec, top_n=top_n)
     edges = edges.drop(columns=["n_cells"])
-    by_time = extract.network(
+    by_time = gene_network(
         model,
         adata,
+        reading,
+        sources=src_spec,
         by="time",
-        reading=reading,
         top_n=min(TOP_EDGES, n_genes * (n_genes - 1)),
-        key_added=None,
-        spread=False,
     )
     files["edges"] = str(write_csv(out / "edges.csv", edges[["source", "target", "weight"]]))
     files["edges_by_time"] = str(
@@ -230,7 +243,9 @@ def run(
     )
     scores = None
     if ref is not None:
-        scores, ref = _score(model, adata, edges, ref, seed, quiet, expression=not backed)
+        scores, ref = _score(
+            model, adata, edges, ref, seed, quiet, expression=not backed, reading=reading
+        )
     provenance = {
         "version": __version__,
         "seed": seed,
@@ -239,6 +254,7 @@ def run(
         "config": cfg.to_dict(),
         "n_pcs": n_pcs,
         "reading": reading,
+        "sources": src_spec if src_spec is None or isinstance(src_spec, str) else "list",
         "backed": bool(backed),
     }
     if scores is not None:
@@ -310,6 +326,47 @@ def run(
     )
 
 
+def default_sources(adata: AnnData) -> str | None:
+    """``"tf"`` (the bundled TF list) for human or mouse data, else ``None`` (every gene)."""
+    return "tf" if adata.uns.get("species") in ("human", "mouse") else None
+
+
+def gene_network(
+    model: CellMNN | None,
+    adata: AnnData,
+    reading: str = DEFAULT_READING,
+    *,
+    sources: str | Sequence[str] | None = None,
+    by: str | None = None,
+    top_n: int | None = None,
+) -> pd.DataFrame:
+    """The gene network ``run`` writes, for any of :data:`READINGS`.
+
+    ``"lagged"`` needs no model (pass ``None``): it is what the accuracy benchmark scores as
+    grn_mnn's default without training.
+    """
+    from . import extract, readout
+
+    if reading in ("lagged", "flow-lagged"):
+        timing = "data" if reading == "lagged" else "flow"
+        return readout.network(
+            adata, model=model, timing=timing, sources=sources, by=by, top_n=top_n, key_added=None
+        )
+    if model is None:
+        raise ConfigError(f"reading={reading!r} reads the fitted operators: pass the model")
+    # weight_std across cells is not written by run; skipping it saves a pass over cells x edges
+    return extract.network(
+        model,
+        adata,
+        by=by,
+        reading=reading,
+        sources=sources,
+        top_n=top_n,
+        key_added=None,
+        spread=False,
+    )
+
+
 def _score(
     model: CellMNN,
     adata: AnnData,
@@ -318,6 +375,7 @@ def _score(
     seed: int,
     quiet: bool,
     expression: bool = True,
+    reading: str = DEFAULT_READING,
 ) -> tuple[dict | None, Any]:
     """Score against the loaded reference with baselines; skip (with a message) on no overlap.
 
@@ -337,7 +395,10 @@ def _score(
     times = adata.obs[pp.TIME_COL].to_numpy()
     if expression:
         expr = pp.get_expression(adata)
-        per_cell = _per_cell_signs(model, adata, sub, genes, expr)
+        # the per-cell vote reads each cell's Jacobian: it belongs to the Jacobian reading only
+        per_cell = None
+        if reading == "jacobian":
+            per_cell = _per_cell_signs(model, adata, sub, genes, expr)
     else:
         _log(quiet, "--backed: the Pearson and linear-ODE baselines need X in memory; skipped")
         expr, per_cell = None, None
@@ -347,7 +408,7 @@ def _score(
         expression=expr,
         genes=genes,
         times=None if expr is None else times,
-        method_name="cellmnn",
+        method_name=METHOD_NAME,
         seed=seed,
         per_cell=per_cell,
     )
@@ -366,8 +427,11 @@ def _backed_shell(input: Any, n_top_genes: int | None, reading: str) -> AnnData:
         raise ConfigError("backed=True (--backed) streams a file: give an .h5ad path or zarr store")
     if n_top_genes is not None:
         raise ConfigError("--n-top-genes needs the data in memory; drop it or --backed")
-    if reading != "jacobian":
-        raise ConfigError("--reading contribution needs the expression in memory; drop --backed")
+    if reading not in ("jacobian", "flow-lagged"):
+        raise ConfigError(
+            f"--reading {reading} needs the expression in memory; drop --backed or use "
+            "--reading jacobian / flow-lagged"
+        )
     path = check_input(input, backed=True)
     try:
         from anndata.io import read_elem
@@ -508,7 +572,7 @@ def _pr_curves(
     src = [g for g in genes if g.upper() in tfs]
     idx = baselines.source_indices(genes, src)
     tables = {
-        "cellmnn": edges,
+        METHOD_NAME: edges,
         "random": baselines.matrix_to_edges(
             baselines.random_matrix(len(genes), idx.size, 0), genes, idx
         ),

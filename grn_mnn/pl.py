@@ -31,7 +31,7 @@ __all__ = [
 
 _MAIN_COLOR = "#c0392b"
 _BASELINE_COLOR = "#7f8c8d"
-_MAIN_METHODS = ("cellmnn", "input")
+_MAIN_METHODS = ("grn_mnn", "cellmnn", "input")
 
 
 def _save(fig: Figure, path: str | os.PathLike, dpi: int = 150) -> Path:

@@ -156,6 +156,8 @@ def check(ns: argparse.Namespace) -> None:
                 f"--dataset {ns.dataset!r} is unknown; choose one of {sorted(BUNDLED)}"
             )
         check_reference(ns.reference, names=("auto", "none", "trrust"))
+        if ns.sources not in ("auto", "tf", "all"):
+            check_gene_list(ns.sources)
         check_out(ns.out, (ns.input,), resume=ns.resume)
     elif cmd == "extract":
         check_file(ns.model, "--model", "the model.pt written by grn-mnn run")

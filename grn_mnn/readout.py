@@ -1,0 +1,254 @@
+"""Time-ordered co-expression: the default gene network of ``grn-mnn run``.
+
+The reading chosen on the simulated accuracy benchmark (``validation/grn_benchmark.py``,
+``docs/benchmarks.md``): for a candidate edge source -> target,
+
+    weight[target, source] = r(target, source) * P(target after source)
+
+- ``r`` is the Pearson correlation across all cells of the expression on the *linear* scale
+  (``expm1`` of the log expression that :func:`grn_mnn.pp.prepare` stores), where additive
+  regulation acts; it gives the sign and most of the confidence;
+- ``P(target after source) = sigmoid((tau_target - tau_source) / (temperature * span))`` is a
+  soft temporal precedence: ``tau`` is a gene's *change time*, the mean of the interval
+  mid-points weighted by how much the gene's mean expression changes in each interval, and
+  ``span`` the time course's length. A regulator changes before its targets, so of the two
+  directions of a correlated pair the one that follows time is ranked higher.
+
+``timing="data"`` (the default) takes ``tau`` from the observed time-point means;
+``timing="flow"`` takes it from the fitted Cell-MNN flow (cells of each time point pushed
+along the learned dynamics on a sub-grid of every interval), which scored lower on the
+benchmark (see the accuracy log in ``docs/benchmarks.md``) and is kept as an option.
+The Cell-MNN Jacobian readings (``J = W S A S^-1 W^T``) live in :mod:`grn_mnn.extract`.
+
+Rows are targets, columns are sources, as everywhere in grn_mnn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError, InputError
+from .extract import _table, resolve_sources
+
+Timing = Literal["data", "flow"]
+#: temperature of the precedence sigmoid, in units of the time course's span (benchmark choice)
+TEMPERATURE = 0.3
+#: sub-steps per interval for the flow's change times
+FLOW_SUBSTEPS = 8
+
+
+# ----------------------------------------------------------------------------- timing
+def _weighted_change_time(grid: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """Mean interval mid-point weighted by |change of each gene's mean| (genes,)."""
+    change = np.abs(np.diff(means, axis=0))
+    mid = (grid[1:] + grid[:-1]) / 2
+    total = change.sum(axis=0)
+    tau = (change * mid[:, None]).sum(axis=0) / np.where(total > 0, total, 1.0)
+    # a gene that never changes gets the middle of the time course (no precedence either way)
+    return np.where(total > 0, tau, (grid[0] + grid[-1]) / 2)
+
+
+def change_times(expression: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Each gene's change time from the observed time-point means of its log expression.
+
+    Parameters
+    ----------
+    expression
+        Log expression, cells x genes.
+    times
+        Each cell's time (at least 2 distinct values).
+
+    Returns
+    -------
+    numpy.ndarray
+        (genes,) change times in the units of ``times``.
+    """
+    x = np.asarray(expression, dtype=float)
+    t = np.asarray(times, dtype=float)
+    if x.ndim != 2 or len(t) != len(x):
+        raise InputError(f"expression {x.shape} and times ({len(t)}) do not match")
+    grid = np.unique(t)
+    if grid.size < 2:
+        raise InputError("change times need at least 2 distinct time points")
+    means = np.vstack([x[t == g].mean(axis=0) for g in grid])
+    return _weighted_change_time(grid, means)
+
+
+def flow_change_times(model: Any, adata: Any, n_sub: int = FLOW_SUBSTEPS) -> np.ndarray:
+    """Change times from the fitted flow: cells pushed along the learned dynamics.
+
+    The cells of every time point but the last are pushed by ``model.predict`` to ``n_sub``
+    equally spaced times inside the interval to the next point; the gene-space mean at each
+    grid time is ``mu + U mean(z)`` (exact, the map is linear).
+    """
+    from .extract import gene_factors
+    from .pp import LATENT_KEY, TIME_COL, require_prepared
+
+    info = require_prepared(adata)
+    if n_sub < 1:
+        raise ConfigError(f"n_sub must be >= 1, got {n_sub}")
+    z = np.asarray(adata.obsm[LATENT_KEY])
+    t = adata.obs[TIME_COL].to_numpy().astype(float)
+    u, _ = gene_factors(model.mapping or info)
+    pts = np.unique(t)
+    grid, means = [], []
+    for a, b in zip(pts[:-1], pts[1:], strict=True):
+        za = z[t == a]
+        for f in np.arange(n_sub) / n_sub:
+            tq = a + f * (b - a)
+            zq = za if f == 0 else model.predict(za, a, tq)
+            grid.append(tq)
+            means.append(zq.mean(axis=0) @ u.T)
+    grid.append(pts[-1])
+    means.append(z[t == pts[-1]].mean(axis=0) @ u.T)
+    return _weighted_change_time(np.asarray(grid), np.vstack(means))
+
+
+def precedence(tau: np.ndarray, span: float, temperature: float = TEMPERATURE) -> np.ndarray:
+    """P[target, source] = sigmoid((tau_target - tau_source) / (temperature * span))."""
+    if not temperature > 0:
+        raise ConfigError(f"temperature must be > 0, got {temperature!r}")
+    scale = temperature * (span if span > 0 else 1.0)
+    d = (np.asarray(tau)[:, None] - np.asarray(tau)[None, :]) / scale
+    return 0.5 * (1.0 + np.tanh(0.5 * d))  # the logistic function, without overflow
+
+
+# ----------------------------------------------------------------------------- matrices
+def linear_correlation(expression: np.ndarray, source_idx: np.ndarray) -> np.ndarray:
+    """(genes x sources) Pearson correlation of ``expm1(expression)`` (0 for constant genes)."""
+    lin = np.expm1(np.asarray(expression, dtype=float))
+    c = lin - lin.mean(axis=0)
+    sd = np.sqrt((c**2).mean(axis=0))
+    c = np.divide(c, sd, out=np.zeros_like(c), where=sd > 0)
+    return c.T @ c[:, source_idx] / len(c)
+
+
+def lagged_matrix(
+    expression: np.ndarray,
+    times: np.ndarray,
+    source_idx: np.ndarray,
+    *,
+    tau: np.ndarray | None = None,
+    temperature: float = TEMPERATURE,
+    cells: np.ndarray | None = None,
+) -> np.ndarray:
+    """(genes x sources) time-ordered co-expression weights (see the module docstring).
+
+    ``tau`` defaults to :func:`change_times` of all cells; ``cells`` restricts the correlation
+    (not the timing) to a subset, e.g. a window of time points.
+    """
+    x = np.asarray(expression, dtype=float)
+    t = np.asarray(times, dtype=float)
+    if tau is None:
+        tau = change_times(x, t)
+    span = float(t.max() - t.min())
+    sel = slice(None) if cells is None else cells
+    r = linear_correlation(x[sel], source_idx)
+    return r * precedence(tau, span, temperature)[:, source_idx]
+
+
+def matrix_table(
+    matrix: np.ndarray,
+    genes: Sequence[str],
+    source_idx: np.ndarray,
+    top_k: int | None = None,
+    top_n: int | None = None,
+) -> pd.DataFrame:
+    """Tidy table of a (genes x sources) weight matrix: no self-loops, strongest first."""
+    m = np.array(matrix, dtype=float)
+    m[source_idx, np.arange(len(source_idx))] = np.nan
+    tgt, col = np.nonzero(~np.isnan(m))
+    w = m[tgt, col]
+    if top_k is not None:
+        keep = np.zeros(len(w), dtype=bool)
+        for j in np.unique(col):
+            idx = np.flatnonzero(col == j)
+            keep[idx[np.argsort(-np.abs(w[idx]), kind="stable")[:top_k]]] = True
+        tgt, col, w = tgt[keep], col[keep], w[keep]
+    g = np.asarray([str(x) for x in genes], dtype=object)
+    df = _table(g[source_idx[col]], g[tgt], w)
+    if top_n is not None:
+        df = df.head(top_n).copy()
+    return df
+
+
+# ----------------------------------------------------------------------------- scanpy-style API
+def network(
+    adata: Any,
+    *,
+    model: Any = None,
+    timing: Timing = "data",
+    sources: str | Sequence[str] | None = None,
+    species: str | None = None,
+    by: str | None = None,
+    temperature: float = TEMPERATURE,
+    top_k: int | None = None,
+    top_n: int | None = None,
+    key_added: str | None = "grn_mnn",
+) -> pd.DataFrame:
+    """Time-ordered co-expression network of a prepared AnnData.
+
+    Parameters
+    ----------
+    adata
+        AnnData prepared by :func:`grn_mnn.pp.prepare` (its log expression and times are read).
+    model
+        A fitted :class:`grn_mnn.CellMNN`, needed for ``timing="flow"`` only.
+    timing
+        ``"data"``: change times from the observed time-point means; ``"flow"``: from the
+        fitted Cell-MNN flow (:func:`flow_change_times`).
+    sources
+        ``None`` (all genes), ``"tf"`` (the bundled TF list of ``species``) or a list of genes.
+    species
+        For ``sources="tf"``; defaults to ``adata.uns['species']``.
+    by
+        ``None`` (one network) or ``"time"``: one network per observed time point, the
+        correlation over the cells of that point and its neighbours, the timing global.
+    temperature
+        Width of the precedence sigmoid in units of the time course's span.
+    top_k, top_n
+        Keep the k strongest targets per source / the N strongest edges per network.
+    key_added
+        Store the table in ``adata.uns[key_added]['networks'][by or 'all']`` (None: don't).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``source, target, weight, abs_weight, sign, rank`` [+ ``time``], ``n_cells``.
+    """
+    from .pp import TIME_COL, get_expression, require_prepared
+
+    info = require_prepared(adata)
+    if timing not in ("data", "flow"):
+        raise ConfigError(f"timing must be 'data' or 'flow', got {timing!r}")
+    if timing == "flow" and model is None:
+        raise ConfigError("timing='flow' reads the fitted dynamics: pass model=")
+    if by not in (None, "time"):
+        raise InputError(f"by={by!r}: the co-expression network is resolved by 'time' only")
+    genes = list(info["genes"])
+    x = get_expression(adata)
+    t = adata.obs[TIME_COL].to_numpy().astype(float)
+    src = resolve_sources(genes, sources, species or adata.uns.get("species"))
+    tau = change_times(x, t) if timing == "data" else flow_change_times(model, adata)
+    if by is None:
+        mat = lagged_matrix(x, t, src, tau=tau, temperature=temperature)
+        out = matrix_table(mat, genes, src, top_k, top_n)
+        out["n_cells"] = len(t)
+    else:
+        pts = np.unique(t)
+        tables = []
+        for k, tk in enumerate(pts):
+            window = np.isin(t, pts[max(k - 1, 0) : k + 2])
+            mat = lagged_matrix(x, t, src, tau=tau, temperature=temperature, cells=window)
+            df = matrix_table(mat, genes, src, top_k, top_n)
+            df.insert(3, "time", float(tk))
+            df["n_cells"] = int(window.sum())
+            tables.append(df)
+        out = pd.concat(tables, ignore_index=True)
+    if key_added:
+        adata.uns.setdefault(key_added, {}).setdefault("networks", {})[by or "all"] = out
+    return out
