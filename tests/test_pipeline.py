@@ -8,7 +8,7 @@ import pytest
 from conftest import FAST
 
 from grn_mnn import pipeline
-from grn_mnn.errors import OutputExistsError
+from grn_mnn.errors import ConfigError, OutputExistsError
 
 OUTPUTS = [
     "edges.csv",
@@ -143,3 +143,22 @@ def test_backed_run_streams_and_gives_the_in_memory_edges(
     assert scores["provenance"]["backed"] is True
     assert "--backed" in scores["settings"]["skipped_baselines"]["pearson"]
     assert scores["methods"]["grn_mnn"]["link"] == mem.scores["methods"]["grn_mnn"]["link"]
+
+
+def test_default_network_is_gene_network_without_a_model(sim, tmp_path):
+    """The benchmark scores grn_mnn's default with gene_network(None, ...): it must be run's."""
+    from grn_mnn import pp
+
+    res = pipeline.run(
+        sim.copy(), out=tmp_path / "r", reference="none", n_pcs=3, quiet=True, plots=False, **FAST
+    )
+    prepared = sim.copy()
+    pp.prepare(prepared, "time", 3)
+    direct = pipeline.gene_network(None, prepared, sources=pipeline.default_sources(prepared))
+    pd.testing.assert_frame_equal(
+        res.edges.reset_index(drop=True), direct.drop(columns="n_cells").reset_index(drop=True)
+    )
+    with pytest.raises(ConfigError, match="reads the fitted operators"):
+        pipeline.gene_network(None, prepared, "jacobian")
+    with pytest.raises(ConfigError, match="reading must be one of"):
+        pipeline.run(sim.copy(), out=tmp_path / "x", reading="magic", quiet=True)
