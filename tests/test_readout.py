@@ -104,7 +104,9 @@ def test_flow_timing_reads_the_fitted_model(sim):
     net = readout.network(sim, model=model, timing="flow", key_added=None)
     data = readout.network(sim, key_added=None)
     # same correlations, another timing: the same pairs with other weights
-    assert set(zip(net.source, net.target)) == set(zip(data.source, data.target))
+    assert set(zip(net.source, net.target, strict=True)) == set(
+        zip(data.source, data.target, strict=True)
+    )
     assert not np.allclose(
         net.sort_values(["source", "target"])["weight"],
         data.sort_values(["source", "target"])["weight"],
