@@ -16,7 +16,10 @@ instead takes the smallest latent move that sets the reconstructed genes exactly
 Perturbed and unperturbed cells are then propagated side by side through the learned flow,
 ``z(t + h) = expm(A(z, t) h) z(t)``, on a grid of step ``h`` from the start time to the later
 time points. A ``sustained`` perturbation is re-applied after every step (the dynamics may
-re-express a knocked-out gene); a one-off perturbation is applied at the start only.
+re-express a knocked-out gene), each time relative to the unperturbed cell at that time (a
+knockout to 0, a fold of the unperturbed value, a fixed value, a shift of the unperturbed
+value), so that a fold of 1 or a shift of 0 changes nothing; a one-off perturbation is
+applied at the start only.
 
 >>> res = perturb(model, adata, "FOXA2", knockout=True)
 >>> res.table.head()          # gene, time, delta, delta_sd, control, perturbed
@@ -71,6 +74,9 @@ class PerturbationResult:
         Embedding of every data cell (``x, y``, ``time``, ``group``) for the arrow plot.
     settings
         The perturbation, the times, the grid and the embedding used.
+    grid, z_control, z_perturbed
+        The propagation grid and the latent states of both arms at every grid point,
+        (grid points, cells, d).
     """
 
     table: pd.DataFrame
@@ -79,6 +85,7 @@ class PerturbationResult:
     representation: pd.DataFrame
     background: pd.DataFrame
     settings: dict[str, Any] = field(default_factory=dict)
+    grid: np.ndarray | None = None
     z_control: np.ndarray | None = None
     z_perturbed: np.ndarray | None = None
 
@@ -170,8 +177,11 @@ def _check_data(
     genes = [str(g) for g in mapping["genes"]]
     if KEY in adata.uns and LATENT_KEY in adata.obsm:
         info = adata.uns[KEY]
-        same = list(map(str, info["genes"])) == genes and np.allclose(
-            info["loadings"], mapping["loadings"]
+        w_data, w_model = np.asarray(info["loadings"]), np.asarray(mapping["loadings"])
+        same = (
+            list(map(str, info["genes"])) == genes
+            and w_data.shape == w_model.shape
+            and np.allclose(w_data, w_model)
         )
         if not same:
             raise InputError(
@@ -265,7 +275,8 @@ def clamp_targets(
     ``knockout``: 0 (``knockout_to="zero"``) or the gene's minimum over the data (``"min"``),
     never above the cell's own value;
     ``overexpress``: ``fold`` times the expression on the linear scale, ``log1p(fold *
-    expm1(x))`` (expression is log1p-scaled, as :func:`grn_mnn.pp.prepare` makes it);
+    expm1(x))`` (expression is log1p-scaled, as :func:`grn_mnn.pp.prepare` makes it; values
+    <= 0 stay);
     ``value``: that value; ``shift_sd``: ``x + k * sd`` with the gene's sd over the data.
     """
     if kind == "knockout":
@@ -274,7 +285,7 @@ def clamp_targets(
         low = data_expr.min(axis=0) if knockout_to == "min" else np.zeros(x_genes.shape[1])
         return np.minimum(x_genes, low)
     if kind == "overexpress":
-        return np.log1p(amount * np.expm1(np.maximum(x_genes, 0.0)))
+        return np.where(x_genes > 0, np.log1p(amount * np.expm1(np.maximum(x_genes, 0))), x_genes)
     if kind == "value":
         return np.full(x_genes.shape, float(amount))
     if kind == "shift_sd":
@@ -417,15 +428,21 @@ def perturb(
     start = np.flatnonzero(np.isclose(t_cells, t0))
     z0 = z_all[start]
     u_g = np.asarray(mp["loadings"])[idx] * np.asarray(mp["pc_scale"])
-    x0 = z0 @ u_g.T + np.asarray(mp["gene_mean"])[idx]
-    target = clamp_targets(x0, kind, amount, get_expression(adata)[:, idx], knockout_to)
+    mu_g = np.asarray(mp["gene_mean"])[idx]
+    expr = get_expression(adata)[:, idx]
+
+    def target_of(z: np.ndarray) -> np.ndarray:
+        """Requested values given the unperturbed cells' reconstruction ``z``."""
+        return clamp_targets(mu_g + z @ u_g.T, kind, amount, expr, knockout_to)
+
+    target = target_of(z0)
     shift0 = latent_shift(mp, z0, idx, target, mapping)
 
     grid = _grid(times, step)
     on_grid = [int(np.argmin(np.abs(grid - t))) for t in times]
     bar = tqdm(total=len(grid) - 1, desc="propagating", disable=not progress, leave=False)
     run = _linear if propagation == "linear" else _flow
-    zc_grid, zp_grid = run(model, z0, shift0, grid, sustained, mp, idx, target, mapping, bar)
+    zc_grid, zp_grid = run(model, z0, shift0, grid, sustained, mp, idx, target_of, mapping, bar)
     bar.close()
     bad = ~np.isfinite(zp_grid).all(axis=(1, 2)) | ~np.isfinite(zc_grid).all(axis=(1, 2))
     if bad.any():
@@ -460,10 +477,12 @@ def perturb(
         "n_cells": n,
         "n_pcs": int(z0.shape[1]),
     }
-    return PerturbationResult(table, shifts, fate, rep, background, settings, out_c, out_p)
+    return PerturbationResult(
+        table, shifts, fate, rep, background, settings, grid, zc_grid, zp_grid
+    )
 
 
-def _flow(model, z0, shift0, grid, sustained, mp, idx, target, mapping, bar):
+def _flow(model, z0, shift0, grid, sustained, mp, idx, target_of, mapping, bar):
     """Both arms chained through the model's propagator on the grid (nonlinear in the shift)."""
     n = len(z0)
     zc, zp = z0.copy(), z0 + shift0
@@ -472,14 +491,14 @@ def _flow(model, z0, shift0, grid, sustained, mp, idx, target, mapping, bar):
         both = model.predict(np.vstack([zc, zp]), grid[k], grid[k + 1])
         zc, zp = both[:n], both[n:]
         if sustained and np.isfinite(zp).all():
-            zp = zp + latent_shift(mp, zp, idx, target, mapping)
+            zp = zp + latent_shift(mp, zp, idx, target_of(zc), mapping)
         out_c.append(zc)
         out_p.append(zp)
         bar.update()
     return np.stack(out_c), np.stack(out_p)
 
 
-def _linear(model, z0, shift0, grid, sustained, mp, idx, target, mapping, bar):
+def _linear(model, z0, shift0, grid, sustained, mp, idx, target_of, mapping, bar):
     """Unperturbed cells by the model's closed form from the start, ``z(t) = expm(A(z0, t0)
     (t - t0)) z0`` (as trained, never chained); the shift carried along that path by the local
     operators, ``dz(t + h) = expm(A(z(t), t) h) dz(t)`` (the model's linear response)."""
@@ -495,7 +514,7 @@ def _linear(model, z0, shift0, grid, sustained, mp, idx, target, mapping, bar):
         prop = torch.linalg.matrix_exp(torch.from_numpy(a)).numpy()
         dz = np.einsum("nij,nj->ni", prop, dz)
         if sustained:
-            dz = dz + latent_shift(mp, zc[k + 1] + dz, idx, target, mapping)
+            dz = dz + latent_shift(mp, zc[k + 1] + dz, idx, target_of(zc[k + 1]), mapping)
         out_p.append(zc[k + 1] + dz)
         bar.update()
     return zc, np.stack(out_p)

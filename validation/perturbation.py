@@ -107,15 +107,23 @@ def evaluate(pred: pd.DataFrame, truth: pd.DataFrame, direct: list[str], free: l
     }
 
 
-def run_network(name: str, design: dict, seed: int, max_epochs: int | None, quiet: bool):
-    """Fit one network and evaluate its 5 knockouts; return a list of records."""
+def run_network(
+    name: str, design: dict, seed: int, max_epochs: int | None, quiet: bool, cache: Path | None
+):
+    """Fit one network (or load its fit from ``cache``) and evaluate its 5 knockouts."""
     control = simulate(**design, **SIM, seed=seed)
     net = control.uns["true_network"]
     adata = control.copy()
     pp.prepare(adata, "time", N_PCS)
     over = {"max_epochs": max_epochs} if max_epochs else {}
     t = time.perf_counter()
-    model = CellMNN(adata, seed=0, **over).train(progress=not quiet)
+    saved = cache / f"{name}_{seed}_{max_epochs}.pt" if cache else None
+    if saved is not None and saved.exists():
+        model = CellMNN.load(saved, adata)
+    else:
+        model = CellMNN(adata, seed=0, **over).train(progress=not quiet)
+        if saved is not None:
+            model.save(saved)
     fit_seconds = time.perf_counter() - t
     genes = list(control.var_names)
     counts = net["source"].value_counts()
@@ -228,13 +236,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--max-epochs", type=int, default=None, help="default: MNNConfig's")
     p.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    p.add_argument("--cache", default=None, help="directory to keep/reuse the fitted models")
     p.add_argument("--quiet", action="store_true")
     ns = p.parse_args(argv)
     t = time.perf_counter()
     records = []
     for name in ns.designs:
         for seed in ns.seeds:
-            records += run_network(name, DESIGNS[name], seed, ns.max_epochs, ns.quiet)
+            cache = Path(ns.cache) if ns.cache else None
+            records += run_network(name, DESIGNS[name], seed, ns.max_epochs, ns.quiet, cache)
     df = pd.DataFrame(records)
     summary = summarise(df)
     meta = {
