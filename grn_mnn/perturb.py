@@ -102,7 +102,7 @@ class PerturbationResult:
         for r in self.representation.itertuples():
             lines.append(
                 f"  {r.gene}: requested change {r.requested:+.3g}, achieved {r.achieved:+.3g} "
-                f"({100 * r.fraction:.0f} % of it) at t = {s['start_time']:g}"
+                f"({100 * r.fraction:.3g} % of it) at t = {s['start_time']:g}"
             )
             if r.fraction < 0.5:
                 lines.append(
@@ -206,7 +206,7 @@ def _start_time(start_time: float | None, times: np.ndarray, unit: str) -> float
     listing = ", ".join(f"{t:g}" for t in times)
     if not np.isfinite(t0) or t0 < times[0] - 1e-9 or t0 > times[-1] + 1e-9:
         raise InputError(
-            f"start time {start_time} is outside the data's time range {times[0]:g}..."
+            f"start time {start_time} is outside the data's time range {times[0]:g} to "
             f"{times[-1]:g} ({unit}); choose one of its time points: {listing}"
         )
     hit = np.flatnonzero(np.isclose(times, t0))
