@@ -109,6 +109,17 @@ class PerturbationResult:
                     f"  note: the {s['n_pcs']}-PC space represents {r.gene} only partly; "
                     "mapping='hold' (--mapping hold) reaches the value with a larger latent move"
                 )
+        amp = s.get("amplification", float("nan"))
+        if np.isfinite(amp):
+            lines.append(
+                f"the shift grew {amp:.3g}-fold (median over cells) from t = {s['start_time']:g} "
+                f"to {s['times'][-1]:g}"
+                + (
+                    "; the learned operators amplify it strongly: read the sizes with care"
+                    if amp > 10
+                    else ""
+                )
+            )
         lines.append(f"largest predicted changes at t = {s['times'][-1]:g}:")
         for r in top.itertuples():
             lines.append(f"  {r.gene:<12} {r.delta:+.4f} (sd {r.delta_sd:.3f})")
@@ -476,6 +487,7 @@ def perturb(
         "groupby": groupby,
         "n_cells": n,
         "n_pcs": int(z0.shape[1]),
+        "amplification": _amplification(mp, out_c, out_p),
     }
     return PerturbationResult(
         table, shifts, fate, rep, background, settings, grid, zc_grid, zp_grid
@@ -518,6 +530,15 @@ def _linear(model, z0, shift0, grid, sustained, mp, idx, target_of, mapping, bar
         out_p.append(zc[k + 1] + dz)
         bar.update()
     return zc, np.stack(out_p)
+
+
+def _amplification(mp: dict, zc: np.ndarray, zp: np.ndarray) -> float:
+    """Median over cells of |gene-space shift| at the last time / at the start."""
+    u = np.asarray(mp["loadings"]) * np.asarray(mp["pc_scale"])
+    first = np.linalg.norm((zp[0] - zc[0]) @ u.T, axis=1)
+    last = np.linalg.norm((zp[-1] - zc[-1]) @ u.T, axis=1)
+    ok = first > 1e-12
+    return float(np.median(last[ok] / first[ok])) if ok.any() else float("nan")
 
 
 def _grid(times: np.ndarray, step: float) -> np.ndarray:

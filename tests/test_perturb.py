@@ -93,6 +93,8 @@ def test_representation_reports_achieved_versus_requested(full, part):
         assert rep["fraction"] == pytest.approx(1.0 if exact else lev, abs=1e-8)
         t0 = res.table[(res.table["time"] == 0.0) & (res.table["gene"] == "TF2")].iloc[0]
         assert t0["delta"] == pytest.approx(rep["achieved"], abs=1e-10)
+        assert res.settings["amplification"] > 0
+        assert "grew" in res.summary() and f"{100 * rep['fraction']:.3g} %" in res.summary()
 
 
 def test_clamp_targets_of_each_kind():
