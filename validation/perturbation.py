@@ -109,6 +109,20 @@ def evaluate(pred: pd.DataFrame, truth: pd.DataFrame, direct: list[str], free: l
     }
 
 
+def operator_diagnostics(model, adata) -> dict:
+    """How large the fitted operator is along the data cells vs in any direction (per hour)."""
+    a = model.operators()
+    z = adata.obsm[pp.LATENT_KEY]
+    along = np.linalg.norm(np.einsum("nij,nj->ni", a, z), axis=1) / np.linalg.norm(z, axis=1)
+    growth = np.linalg.eigvals(a).real.max(axis=1)
+    return {
+        "along_data_median": float(np.median(along)),
+        "operator_norm_median": float(np.median(np.linalg.norm(a, ord=2, axis=(1, 2)))),
+        "max_real_eig_median": float(np.median(growth)),
+        "max_real_eig_p90": float(np.percentile(growth, 90)),
+    }
+
+
 def run_network(
     name: str, design: dict, seed: int, max_epochs: int | None, quiet: bool, cache: Path | None
 ):
@@ -127,6 +141,7 @@ def run_network(
         if saved is not None:
             model.save(saved)
     fit_seconds = time.perf_counter() - t
+    diag = operator_diagnostics(model, adata)
     genes = list(control.var_names)
     counts = net["source"].value_counts()
     regs = sorted(counts.index, key=lambda g: (-counts[g], genes.index(g)))[:N_KO]
@@ -162,6 +177,7 @@ def run_network(
                 "regulator": reg,
                 "method": method,
                 "fit_seconds": fit_seconds,
+                **diag,
                 "represented_fraction": pred.attrs.get("fraction"),
                 **evaluate(pred, truth, direct, free),
             }
@@ -238,7 +254,15 @@ def to_markdown(summary: pd.DataFrame, meta: dict) -> str:
             f"{f(r.median_abs_free, '{:.3g}')} | {f(r.free_smaller_fraction, '{:.2f}')} | "
             f"{f(r.mean_represented_fraction, '{:.2f}')} |"
         )
-    lines += ["", f"Total time {meta['seconds']:.0f} s."]
+    lines += [
+        "",
+        "Fitted operators A at the data cells (per hour, median over cells; range over "
+        "networks): |A z| / |z| {along_data_median}, operator norm {operator_norm_median}, "
+        "largest real eigenvalue {max_real_eig_median} (90th percentile "
+        "{max_real_eig_p90}).".format(**meta["diagnostics"]),
+        "",
+        f"Total time {meta['seconds']:.0f} s.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -269,6 +293,12 @@ def main(argv: list[str] | None = None) -> int:
         "n_knockouts": N_KO,
         "max_epochs": ns.max_epochs,
         "seconds": time.perf_counter() - t,
+    }
+    nets = df.drop_duplicates(["design", "network_seed"])
+    meta["diagnostics"] = {
+        k: f"{nets[k].min():.3g}-{nets[k].max():.3g}"
+        for k in ("along_data_median", "operator_norm_median", "max_real_eig_median")
+        + ("max_real_eig_p90",)
     }
     out = Path(ns.out)
     write_json(
