@@ -32,6 +32,7 @@ def __getattr__(name):  # lazy imports keep `import grn_mnn` light (torch loads 
         "baselines",
         "enrich",
         "pipeline",
+        "perturb",
         "simulate",
         "distances",
         "interpolation",

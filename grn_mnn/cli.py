@@ -1,4 +1,4 @@
-"""Command-line interface: ``grn-mnn run | extract | score | export | datasets``.
+"""Command-line interface: ``grn-mnn run | extract | perturb | score | export | datasets``.
 
 Every :class:`~grn_mnn.errors.GrnMnnError` is printed as one line ``grn-mnn: error: ...``
 with a non-zero exit code (2 bad input, 3 training failure, 130 interrupted).
@@ -174,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--graphml", action="store_true", help="also write GraphML files")
     common(e)
 
+    _perturb_parser(sub, common)
+
     s = sub.add_parser("score", help="score an edge table against a reference")
     s.add_argument("--edges", required=True, help="CSV with source,target,weight")
     s.add_argument("--reference", required=True, help="trrust-human | trrust-mouse | PATH")
@@ -262,6 +264,100 @@ def _cmd_extract(ns: argparse.Namespace) -> None:
         print(f"wrote {len(df)} edges to {out / 'edges.csv'}")
 
 
+def _perturb_parser(sub: Any, common: Any) -> None:
+    q = sub.add_parser(
+        "perturb", help="in-silico knockout / overexpression through the learned dynamics"
+    )
+    q.add_argument("--model", required=True, help="model.pt written by run")
+    q.add_argument(
+        "--input", default=None, help="the model's data (default: its bundled training data)"
+    )
+    q.add_argument("--time-key", default=None, help="default: the model's time key")
+    q.add_argument("--time-order", default=None, help="label=time pairs (default: the model's)")
+    q.add_argument("--gene", action="append", required=True, help="gene to perturb (repeatable)")
+    how = q.add_mutually_exclusive_group(required=True)
+    how.add_argument("--knockout", action="store_true", help="clamp to 0 (see --knockout-to)")
+    how.add_argument("--overexpress", type=float, default=None, metavar="FOLD")
+    how.add_argument("--set-value", type=float, default=None, metavar="V", help="log expression")
+    how.add_argument("--shift-sd", type=float, default=None, metavar="K", help="x + K sd")
+    q.add_argument("--knockout-to", default="zero", choices=["zero", "min"])
+    q.add_argument("--start-time", type=float, default=None, help="default: the first time")
+    q.add_argument("--step", type=float, default=None, help="grid step (default: gap / 4)")
+    q.add_argument("--one-off", action="store_true", help="perturb at the start only")
+    q.add_argument("--mapping", default="project", choices=["project", "hold"])
+    q.add_argument("--propagation", default="linear", choices=["linear", "flow"])
+    q.add_argument("--groupby", default=None, help="obs column for the fate shift")
+    q.add_argument("--basis", default="pca", help="'pca' or an obsm key such as X_umap")
+    q.add_argument("--out", required=True)
+    q.add_argument("--no-plots", action="store_true")
+    common(q)
+
+
+def _perturb_input(model: Any, ns: argparse.Namespace) -> tuple[Any, str]:
+    """The data to perturb: --input, or the bundled data set the model was trained on."""
+    from ._io import file_sha256
+    from .pipeline import BUNDLED, load_bundled
+    from .readers import read_input
+
+    time_key = ns.time_key or model.mapping.get("time_key", "time")
+    if ns.input:
+        return read_input(ns.input, time_key=time_key), str(ns.input)
+    src = str(model.metadata.get("input") or "")
+    name = next((k for k, (rel, _) in BUNDLED.items() if src.endswith(rel)), None)
+    if name is None:
+        raise InputError(
+            f"the model's training data ({src or 'an AnnData'}) is not bundled; pass --input DATA"
+        )
+    adata, path, _ = load_bundled(name)
+    want = model.metadata.get("input_sha256")
+    if want and file_sha256(path) != want:
+        raise InputError(
+            f"the bundled {name} differs from the data the model was fitted on (checksum); "
+            "pass --input DATA"
+        )
+    return adata, path
+
+
+def _cmd_perturb(ns: argparse.Namespace) -> None:
+    from . import perturb as pt
+    from ._io import file_sha256, prepare_outdir
+    from .model import CellMNN
+
+    out = prepare_outdir(ns.out, ns.overwrite, pt.OUTPUT_MARKERS)
+    model = CellMNN.load(ns.model)
+    adata, src = _perturb_input(model, ns)
+    res = pt.perturb(
+        model,
+        adata,
+        ns.gene,
+        knockout=ns.knockout,
+        overexpress=ns.overexpress,
+        value=ns.set_value,
+        shift_sd=ns.shift_sd,
+        knockout_to=ns.knockout_to,
+        start_time=ns.start_time,
+        sustained=not ns.one_off,
+        step=ns.step,
+        mapping=ns.mapping,
+        propagation=ns.propagation,
+        groupby=ns.groupby,
+        basis=ns.basis,
+        time_key=ns.time_key,
+        time_order=_time_order(ns.time_order),
+        progress=not ns.quiet,
+    )
+    prov = {
+        "model": str(ns.model),
+        "model_sha256": file_sha256(ns.model),
+        "input": src,
+        "input_sha256": file_sha256(src) if Path(src).is_file() else None,
+    }
+    pt.write_results(res, out, overwrite=True, plots=not ns.no_plots, provenance=prov)
+    if not ns.quiet:
+        print(res.summary())
+        print(f"outputs in {out}/ (perturbation.csv, cell_shifts.csv, plots/, run.json)")
+
+
 def _cmd_score(ns: argparse.Namespace) -> None:
     from . import pp, validate
     from ._io import prepare_outdir, write_json
@@ -326,6 +422,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         {
             "run": _cmd_run,
             "extract": _cmd_extract,
+            "perturb": _cmd_perturb,
             "score": _cmd_score,
             "export": _cmd_export,
             "datasets": _cmd_datasets,

@@ -27,6 +27,8 @@ __all__ = [
     "plot_pr_curves",
     "plot_interaction_heatmap",
     "plot_training_history",
+    "plot_perturbation_arrows",
+    "plot_perturbation_genes",
 ]
 
 _MAIN_COLOR = "#c0392b"
@@ -359,4 +361,150 @@ def plot_training_history(
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.set_title(f"{title or 'Training history'}{_skipped_note(skipped)}", fontsize=10)
+    return _save(fig, path)
+
+
+def plot_perturbation_arrows(
+    background: pd.DataFrame,
+    shifts: pd.DataFrame,
+    path: str | os.PathLike,
+    title: str | None = None,
+    xlabel: str = "PC1",
+    ylabel: str = "PC2",
+) -> Path:
+    """Arrows of the per-cell shift of a perturbation over the cells (CellOracle's picture).
+
+    Parameters
+    ----------
+    background
+        Every data cell on the embedding: ``x``, ``y`` and ``group`` (coloured by it) or
+        ``time`` (coloured by time).
+    shifts
+        Rows of :attr:`grn_mnn.perturb.PerturbationResult.cell_shifts`: arrows from (``x``,
+        ``y``), the unperturbed prediction, along (``dx``, ``dy``), coloured by ``time``.
+    path
+        Output PNG path.
+    title
+        Figure title; the arrow magnification is appended.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Notes
+    -----
+    Arrows are magnified by one factor for all cells (stated in the title) so that the 95th
+    percentile arrow is 8 % of the plot's width; their relative lengths are kept. The view is
+    the data cells' range; predictions outside it are counted in the title. Several times in
+    ``shifts`` are drawn in colours from light (early) to dark (late).
+    """
+    fig = Figure(figsize=(6.4, 5.2), layout="constrained")
+    ax = fig.subplots()
+    bx, by = background["x"].to_numpy(float), background["y"].to_numpy(float)
+    if "group" in background.columns:
+        labels = background["group"].astype(str)
+        for g in dict.fromkeys(labels):
+            m = (labels == g).to_numpy()
+            ax.scatter(bx[m], by[m], s=9, alpha=0.35, linewidths=0, label=g)
+        ax.legend(loc="best", fontsize=7, frameon=False, markerscale=1.5)
+    else:
+        sc = ax.scatter(
+            bx, by, c=background["time"].to_numpy(float), s=9, alpha=0.35, cmap="viridis"
+        )
+        fig.colorbar(sc, ax=ax, label="time", shrink=0.8)
+    x, y = shifts["x"].to_numpy(float), shifts["y"].to_numpy(float)
+    dx, dy = shifts["dx"].to_numpy(float), shifts["dy"].to_numpy(float)
+    tt = shifts["time"].to_numpy(float) if "time" in shifts.columns else np.zeros(len(x))
+    lo_x, hi_x = float(np.min(bx)), float(np.max(bx))
+    lo_y, hi_y = float(np.min(by)), float(np.max(by))
+    pad_x, pad_y = 0.1 * (hi_x - lo_x or 1.0), 0.1 * (hi_y - lo_y or 1.0)
+    view = (x >= lo_x - pad_x) & (x <= hi_x + pad_x) & (y >= lo_y - pad_y) & (y <= hi_y + pad_y)
+    length = np.hypot(dx, dy)[view]
+    ref = float(np.nanpercentile(length, 95)) if length.size else 0.0
+    gain = 0.08 * (hi_x - lo_x or 1.0) / ref if ref > 0 else 1.0
+    from matplotlib import colormaps
+
+    times = sorted(set(tt[view].tolist()))
+    cmap = colormaps["autumn_r"]
+    for i, t in enumerate(times):
+        m = view & (tt == t)
+        color = _MAIN_COLOR if len(times) == 1 else cmap(0.35 + 0.65 * i / (len(times) - 1))
+        ax.scatter(x[m], y[m], s=6, color="black", alpha=0.5, linewidths=0)
+        if ref > 0:
+            ax.quiver(
+                x[m],
+                y[m],
+                dx[m] * gain,
+                dy[m] * gain,
+                angles="xy",
+                scale_units="xy",
+                scale=1.0,
+                width=0.004,
+                color=color,
+                alpha=0.9,
+                label=f"t = {t:g}",
+            )
+    if ref > 0 and len(times) > 1:
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(handles, labels, loc="best", fontsize=7, frameon=False, markerscale=1.5)
+    ax.set_xlim(lo_x - pad_x, hi_x + pad_x)
+    ax.set_ylim(lo_y - pad_y, hi_y + pad_y)
+    n_out = int((~view).sum())
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    note = f"arrows x {gain:.3g}" if ref > 0 else "no shift"
+    if n_out:
+        note += f"; {n_out} predictions outside the data's range not shown"
+    ax.set_title(f"{title or 'Perturbation shift'}\n({note})", fontsize=10)
+    return _save(fig, path)
+
+
+def plot_perturbation_genes(
+    table: pd.DataFrame, path: str | os.PathLike, top_n: int = 25, title: str | None = None
+) -> Path:
+    """Heatmap of the predicted mean change (``delta``) of the most changed genes over time.
+
+    Parameters
+    ----------
+    table
+        ``gene, time, delta`` (:attr:`grn_mnn.perturb.PerturbationResult.table`).
+    path
+        Output PNG path.
+    top_n
+        Rows: the genes with the largest ``|delta|`` at any time.
+    title
+        Figure title.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    missing = [c for c in ("gene", "time", "delta") if c not in table.columns]
+    if missing:
+        raise InputError(f"the perturbation table is missing column(s) {', '.join(missing)}")
+    mat = table.pivot_table(index="gene", columns="time", values="delta", aggfunc="mean")
+    strength = mat.abs().max(axis=1).sort_values(ascending=False)
+    mat = mat.loc[strength.index[: int(top_n)]]
+    vmax = float(np.nanmax(np.abs(mat.to_numpy(float)))) if mat.size else 0.0
+    vmax = vmax or 1.0
+    n_rows, n_cols = mat.shape
+    fig = Figure(figsize=(2.8 + 0.6 * n_cols, 1.5 + 0.24 * max(n_rows, 1)), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(
+        mat.to_numpy(float),
+        aspect="auto",
+        cmap="RdBu_r",
+        vmin=-vmax,
+        vmax=vmax,
+        interpolation="nearest",
+    )
+    ax.set_xticks(
+        np.arange(n_cols), [np.format_float_positional(float(c), trim="-") for c in mat.columns]
+    )
+    ax.set_yticks(np.arange(n_rows), list(mat.index), fontsize=7)
+    ax.set_xlabel("time")
+    fig.colorbar(image, ax=ax, label="predicted change (perturbed - control)", shrink=0.8)
+    ax.set_title(title or f"Top {n_rows} changed genes", fontsize=10)
     return _save(fig, path)

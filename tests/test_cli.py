@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import FAST, cli_flags
@@ -249,3 +250,103 @@ def test_string_time_labels_roundtrip_through_run_and_extract(sim, tmp_path):
     ]
     assert main([*score, "--out", str(tmp_path / "s1")]) == 2
     assert main([*score, "--time-order", order, "--out", str(tmp_path / "s2")]) == 0
+
+
+@pytest.fixture(scope="module")
+def sim_model(tmp_path_factory):
+    """A tiny model of the conftest simulation, saved, with the data as .h5ad."""
+    from conftest import FAST as fast
+
+    from grn_mnn import pp
+    from grn_mnn.datasets import simulate
+    from grn_mnn.model import CellMNN
+
+    d = tmp_path_factory.mktemp("pert")
+    raw = simulate(n_genes=12, n_timepoints=4, cells_per_time=40, seed=0)
+    raw.uns.pop("true_network")
+    raw.write_h5ad(d / "sim.h5ad")
+    adata = raw.copy()
+    pp.prepare(adata, "time", 4)
+    CellMNN(adata, **fast).train(progress=False).save(d / "model.pt")
+    return d / "model.pt", d / "sim.h5ad"
+
+
+def test_perturb_writes_table_shifts_plots_and_provenance(sim_model, tmp_path, capsys):
+    import json
+
+    model, data = sim_model
+    out = tmp_path / "p"
+    args = ["perturb", "--model", str(model), "--input", str(data), "--out", str(out)]
+    assert main([*args, "--gene", "TF1", "--gene", "TF2", "--knockout", "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+    table = pd.read_csv(out / "perturbation.csv")
+    assert list(table.columns[:4]) == ["gene", "time", "delta", "delta_sd"]
+    times = np.linspace(0.0, 10.0, 4)  # the data's; a knockout starts where TF1/TF2 are expressed
+    got = np.unique(table["time"])
+    assert len(got) >= 2 and all(np.isclose(times, t).any() for t in got) and got[-1] == 10.0
+    shifts = pd.read_csv(out / "cell_shifts.csv")
+    assert {"cell", "time", "x", "y", "dx", "dy"} <= set(shifts.columns)
+    assert (out / "plots" / "arrows.png").stat().st_size > 2000
+    run = json.loads((out / "run.json").read_text())
+    assert run["settings"]["genes"] == ["TF1", "TF2"] and run["settings"]["sustained"]
+    assert run["outputs"]["perturbation"]["sha256"] and run["model_sha256"]
+    # refused without --overwrite; one-off overexpression with a summary
+    assert main([*args, "--gene", "TF1", "--knockout", "--quiet"]) == 2
+    capsys.readouterr()
+    more = [*args, "--gene", "G1", "--overexpress", "3", "--one-off", "--overwrite"]
+    assert main(more) == 0
+    assert "overexpress of G1" in capsys.readouterr().out
+    assert not json.loads((out / "run.json").read_text())["settings"]["sustained"]
+
+
+@pytest.mark.parametrize(
+    "extra, match",
+    [
+        (["--gene", "TF11", "--knockout"], "did you mean TF1"),
+        (["--gene", "TF1", "--knockout", "--start-time", "50"], "outside the data's time range"),
+        (["--gene", "TF1", "--overexpress", "-2"], "overexpress must be"),
+        (["--gene", "TF1", "--knockout", "--groupby", "cluster"], "groupby 'cluster'"),
+    ],
+)
+def test_perturb_errors_are_one_line(sim_model, tmp_path, capsys, extra, match):
+    model, data = sim_model
+    args = ["perturb", "--model", str(model), "--input", str(data), "--out", str(tmp_path / "p")]
+    assert main([*args, *extra, "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("grn-mnn: error:") and "\n" not in err and match in err
+
+
+def test_perturb_needs_input_unless_bundled_and_rejects_other_data(sim_model, tmp_path, capsys):
+    model, _ = sim_model
+    args = ["perturb", "--model", str(model), "--gene", "TF1", "--knockout", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 2
+    assert "not bundled; pass --input" in capsys.readouterr().err
+    hep = str(tmp_path / "hep.csv")
+    pd.DataFrame({"time": [0.0, 1.0], "FOXA2": [1.0, 2.0]}).to_csv(hep)
+    assert main([*args, "--input", hep, "--out", str(tmp_path / "b")]) == 2
+    assert "fitted on other data" in capsys.readouterr().err
+
+
+def test_perturb_defaults_to_the_bundled_training_data(tmp_path, capsys):
+    from conftest import FAST as fast
+
+    from grn_mnn import pp
+    from grn_mnn._io import file_sha256
+    from grn_mnn.model import CellMNN
+    from grn_mnn.pipeline import load_bundled
+
+    adata, path, _ = load_bundled("hepatocyte_camp2017")
+    pp.prepare(adata, "time", 3)
+    model = CellMNN(adata, **fast).train(progress=False)
+    model.metadata.update({"input": path, "input_sha256": file_sha256(path)})
+    model.save(tmp_path / "m.pt")
+    args = ["perturb", "--model", str(tmp_path / "m.pt"), "--gene", "FOXA2", "--knockout"]
+    assert main([*args, "--groupby", "stage", "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    fate = pd.read_csv(tmp_path / "o" / "fate.csv")
+    assert set(fate["group"]) == {"iPSC", "DE", "HE", "IH", "MH"}
+    # FOXA2 is not expressed at day 0: the knockout starts where it is
+    assert pd.read_csv(tmp_path / "o" / "perturbation.csv")["time"].min() > 0
+    model.metadata["input_sha256"] = "0" * 64
+    model.save(tmp_path / "m.pt")
+    assert main([*args, "--out", str(tmp_path / "o2"), "--quiet"]) == 2
+    assert "differs from the data the model was fitted on" in capsys.readouterr().err

@@ -126,3 +126,32 @@ def test_plot_training_history(tmp_path):
     _assert_png(
         pl.plot_training_history({"train_loss": [np.nan]}, tmp_path / "nan.png"), min_bytes=1000
     )
+
+
+def _perturbation_frames():
+    rng = np.random.default_rng(0)
+    bg = pd.DataFrame({"x": rng.normal(size=80), "y": rng.normal(size=80)})
+    bg["time"] = np.repeat([0.0, 1.0], 40)
+    shifts = pd.DataFrame(
+        {
+            "cell": [f"c{i}" for i in range(40)],
+            "time": np.repeat([1.0, 2.0], 20),
+            "x": rng.normal(size=40),
+            "y": rng.normal(size=40),
+            "dx": rng.normal(size=40) * 0.01,
+            "dy": rng.normal(size=40) * 0.01,
+        }
+    )
+    table = pd.DataFrame({"gene": np.tile(["A", "B", "C"], 2), "time": np.repeat([0.0, 1.0], 3)})
+    table["delta"] = [0.0, 0.1, -0.2, 0.3, -0.1, 0.0]
+    return bg, shifts, table
+
+
+def test_perturbation_plots(tmp_path):
+    bg, shifts, table = _perturbation_frames()
+    _assert_png(pl.plot_perturbation_arrows(bg, shifts, tmp_path / "a.png"))
+    bg["group"] = np.where(bg["x"] > 0, "g1", "g2")
+    _assert_png(pl.plot_perturbation_arrows(bg, shifts.assign(dx=0.0, dy=0.0), tmp_path / "b.png"))
+    _assert_png(pl.plot_perturbation_genes(table, tmp_path / "g.png"))
+    with pytest.raises(InputError, match="delta"):
+        pl.plot_perturbation_genes(table.drop(columns="delta"), tmp_path / "x.png")

@@ -163,3 +163,34 @@ def test_linear_noise_and_seed():
     assert not np.array_equal(simulate_linear(seed=3).X, simulate_linear(seed=2).X)
     with pytest.raises(ConfigError):
         simulate_linear(n_genes=4, rank=5)
+
+
+def test_clamp_holds_the_gene_and_leaves_genes_outside_its_cascade_unchanged():
+    kw = {"n_genes": 30, "n_regulators": 10, "edges_per_target": 1, "cells_per_time": 20}
+    base = simulate(**kw, seed=1)
+    ko = simulate(**kw, seed=1, clamp={"TF2": 0.0})
+    assert (ko.layers["latent"][:, 1] == 0).all()
+    high = simulate(**kw, seed=1, clamp={"TF2": 2.5})
+    assert (high.layers["latent"][:, 1] == np.float32(2.5)).all()
+    net = base.uns["true_network"]
+    down, todo = set(), ["TF2"]
+    while todo:  # genes reachable from TF2 in the true network
+        kids = set(net.loc[net["source"] == todo.pop(), "target"]) - down
+        down |= kids
+        todo += list(kids)
+    free = [g for g in base.var_names if g not in down and g != "TF2"]
+    direct = list(net.loc[net["source"] == "TF2", "target"])
+    assert free and direct
+    # same random draws: outside the cascade nothing changes, its direct targets do
+    np.testing.assert_array_equal(base[:, free].X, ko[:, free].X)
+    assert np.abs(np.asarray(base[:, direct].X) - np.asarray(ko[:, direct].X)).max() > 0.1
+    np.testing.assert_array_equal(simulate(**kw, seed=1, clamp={}).X, base.X)
+    assert ko.uns["simulation"]["clamp"] == {"TF2": 0.0}
+
+
+@pytest.mark.parametrize(
+    "clamp, match", [({"NOPE": 0.0}, "unknown gene"), ({"TF1": -1.0}, "clamp\\['TF1'\\]")]
+)
+def test_clamp_bad_input(clamp, match):
+    with pytest.raises(ConfigError, match=match):
+        simulate(n_genes=6, clamp=clamp)
