@@ -235,7 +235,7 @@ def _sf(n: int) -> Callable[[np.random.Generator], pd.DataFrame]:
 
 _TOGGLE_IN = {"A": ["P", "A"], "B": ["P", "B"]}
 _MCAD_IN = {"anterior": ["Fgf8"], "posterior": ["Coup_tfi"]}
-_NUIS = {"dropout": 0.1, "library_sd": 0.3}
+_NUIS = {"dropout": 0.1, "library_sd": 0.3, "unobserved": 0.8}
 
 #: name -> specification of every case (see the module docstring)
 CASES: dict[str, _Spec] = {
@@ -269,6 +269,7 @@ CASES: dict[str, _Spec] = {
         sim={
             "dropout": 0.3,
             "library_sd": 0.6,
+            "unobserved": 0.8,
             "library_size": 1500,
             "n_timepoints": 5,
             "cells_per_time": 200,

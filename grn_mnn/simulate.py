@@ -272,6 +272,7 @@ def simulate_network(
     library_sd: float = LIBSIZE_SD,
     nb_theta: float = NB_THETA,
     dropout: float = 0.0,
+    unobserved: float = 0.0,
     input_max: float = INPUT_MAX,
     basal: Sequence[float] | None = None,
     decay: Sequence[float] | None = None,
@@ -312,6 +313,10 @@ def simulate_network(
         variation, stored in ``obs['capture']``) and negative-binomial inverse dispersion.
     dropout
         Extra zero inflation: each count is set to 0 with this probability (0..1).
+    unobserved
+        Fraction (0..1) of each cell's library taken by unobserved transcripts (a constant
+        pool equal to ``unobserved / (1 - unobserved)`` times the median simulated total of
+        the first time point): dilutes the composition shifts of a small gene panel.
     input_max
         Input production rate at ``t_max``.
     basal, decay
@@ -352,6 +357,9 @@ def simulate_network(
     dropout = _check_pos("dropout", dropout, allow_zero=True)
     if dropout >= 1:
         raise ConfigError(f"dropout must be < 1, got {dropout!r}")
+    unobserved = _check_pos("unobserved", unobserved, allow_zero=True)
+    if unobserved >= 1:
+        raise ConfigError(f"unobserved must be < 1, got {unobserved!r}")
     if start not in ("steady", "basal"):
         raise ConfigError(f"start must be 'steady' or 'basal', got {start!r}")
     seed = _check_int("seed", seed, 0)
@@ -408,7 +416,8 @@ def simulate_network(
     if names != [None]:
         obs["lineage"] = pd.Categorical([str(v) for v in lineage], categories=map(str, names))
     if counts:
-        X, obs["capture"] = _counts(rng, out, library_size, library_sd, nb_theta, dropout)
+        pool = unobserved / (1 - unobserved) * float(np.median(out[:n_per].sum(axis=1)))
+        X, obs["capture"] = _counts(rng, out, library_size, library_sd, nb_theta, dropout, pool)
     else:
         X = np.log1p(out).astype(np.float32)
     in_net = set(net["source"]) | set(net["target"])
@@ -433,6 +442,7 @@ def simulate_network(
         "library_sd": library_sd,
         "nb_theta": nb_theta,
         "dropout": dropout,
+        "unobserved": unobserved,
         "dt": dt,
         "basal": basal,
         "decay": decay,
@@ -518,11 +528,20 @@ def _counts(
     library_sd: float,
     theta: float,
     dropout: float,
+    pool: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Zero-inflated negative-binomial counts of concentrations ``x`` and the capture factors."""
-    rel = x / np.maximum(x.sum(axis=1, keepdims=True), 1e-12)
+    """Zero-inflated negative-binomial counts of concentrations ``x`` and the capture factors.
+
+    ``pool`` is a mass of unobserved transcripts in every cell's library (the rest of the
+    transcriptome), which dilutes the composition shifts of the simulated genes: the mean
+    count is ``library_size * capture * x / (sum(x) + pool) * (1 + pool / median(sum(x)))``,
+    so the median observed total stays near ``library_size``.
+    """
+    total = x.sum(axis=1, keepdims=True)
+    rel = x / np.maximum(total + pool, 1e-12)
+    scale = 1.0 if pool == 0 else 1.0 + pool / max(float(np.median(total)), 1e-12)
     size = rng.lognormal(-0.5 * library_sd**2, library_sd, size=(len(x), 1))
-    mean = library_size * size * rel
+    mean = library_size * scale * size * rel
     lam = rng.gamma(theta, mean / theta)
     X = rng.poisson(lam).astype(np.float32)
     if dropout > 0:
