@@ -5,12 +5,15 @@ activation / repression kinetics with decay and chemical-Langevin intrinsic nois
 (Euler-Maruyama). Every cell is an independent trajectory from a shared initial-state
 distribution, observed once, at its own snapshot time (scRNA-seq destroys the cell), so the
 data look like a real time course: populations of unpaired cells per time point.
+:func:`simulate_network` runs the same kinetics on a *given* signed network (plus background
+genes outside it) with count nuisances (zero inflation, library-size spread); the benchmark
+cases of :mod:`grn_mnn.simcases` are built on it.
 
 :func:`simulate_linear` generates cells of a linear system x(t) = mu + U expm(B t) c0 whose
 gene-space operator J = U B U^T is known exactly and lies in a rank-``rank`` subspace: the
 ground truth for checking that a latent-space operator maps back to genes correctly.
 
-Both are vectorised over cells (the only Python loop is over time steps) and reproducible
+All are vectorised over cells (the only Python loop is over time steps) and reproducible
 from ``seed``.
 """
 

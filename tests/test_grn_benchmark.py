@@ -25,7 +25,10 @@ def oracle(adata, sources, seed):
 def antioracle(adata, sources, seed):
     return oracle(adata, sources, seed).assign(weight=lambda d: -d["weight"])
 
-METHODS = {"oracle": oracle, "antioracle": antioracle}
+def broken(adata, sources, seed):
+    raise RuntimeError("boom")
+
+METHODS = {"oracle": oracle, "antioracle": antioracle, "broken": broken}
 """
 
 
@@ -58,6 +61,11 @@ def test_quick_run_writes_records_tables_and_resumes(gb, tmp_path, capsys):
     oracle, anti = recs[2]["metrics"], recs[3]["metrics"]
     assert oracle["auroc"] == 1.0 and oracle["sign_accuracy"] == 1.0
     assert anti["auroc"] == 1.0 and anti["sign_accuracy"] == 0.0
+    # a failing method is recorded with its error (not counted as done) and the run goes on
+    assert gb.main([*args, "--methods", "broken", "--methods-from", spec, "--quiet"]) == 0
+    last = json.loads((out / "t.json").read_text())["records"][-1]
+    assert last["method"] == "broken" and last["error"] == "RuntimeError: boom"
+    assert "broken: RuntimeError: boom" in (out / "t.md").read_text()
 
 
 def test_bad_arguments_exit_2(gb, tmp_path, capsys):
