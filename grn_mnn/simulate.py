@@ -5,16 +5,21 @@ activation / repression kinetics with decay and chemical-Langevin intrinsic nois
 (Euler-Maruyama). Every cell is an independent trajectory from a shared initial-state
 distribution, observed once, at its own snapshot time (scRNA-seq destroys the cell), so the
 data look like a real time course: populations of unpaired cells per time point.
+:func:`simulate_network` runs the same kinetics on a *given* signed network (plus background
+genes outside it) with count nuisances (zero inflation, library-size spread); the benchmark
+cases of :mod:`grn_mnn.simcases` are built on it.
 
 :func:`simulate_linear` generates cells of a linear system x(t) = mu + U expm(B t) c0 whose
 gene-space operator J = U B U^T is known exactly and lies in a rank-``rank`` subspace: the
 ground truth for checking that a latent-space operator maps back to genes correctly.
 
-Both are vectorised over cells (the only Python loop is over time steps) and reproducible
+All are vectorised over cells (the only Python loop is over time steps) and reproducible
 from ``seed``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,13 +28,14 @@ from scipy.linalg import expm
 
 from .errors import ConfigError
 
-__all__ = ["simulate", "simulate_linear"]
+__all__ = ["simulate", "simulate_linear", "simulate_network"]
 
 ACTIVATION_PROB = 0.6
 NB_THETA = 10.0  # inverse dispersion of the negative-binomial count noise
 LIBSIZE_SD = 0.25  # log-normal spread of per-cell capture efficiency
 INIT_SD = 0.3  # log-normal spread of the initial state around the unregulated level
 INPUT_MAX = 3.0  # production rate of the differentiation input at t_max
+BURN_IN_HOURS, BURN_IN_DT = 60.0, 0.05  # relaxation to the input-free steady state
 
 
 def _check_int(name: str, value, low: int, high: int | None = None) -> int:
@@ -183,46 +189,15 @@ def simulate(
     times = np.linspace(0.0, t_max, n_tp)
     n_cells = n_tp * n_per
     lineage = np.tile(np.array(["A", "B"]), n_cells // 2 + 1)[:n_cells] if branching else None
-    input_gene = np.zeros(n_cells, dtype=int)  # cells are ordered by time point
+    drive = np.zeros((n_cells, n_genes))  # cells are ordered by time point
+    drive[:, 0] = INPUT_MAX
     if branching:
-        input_gene[lineage == "B"] = 1
-    x = (basal / decay) * rng.lognormal(0.0, INIT_SD, size=(n_cells, n_genes))
-
-    gidx = {g: i for i, g in enumerate(genes)}
-    held, held_value = _clamp_targets(clamp, gidx)
-    x[:, held] = held_value
-    src = net["source"].map(gidx).to_numpy()
-    onto = np.zeros((len(net), n_genes))
-    onto[np.arange(len(net)), net["target"].map(gidx).to_numpy()] = 1.0
-    strength = np.abs(net["weight"].to_numpy())
-    act = net["sign"].to_numpy() > 0
-    kn = net["K"].to_numpy() ** net["hill"].to_numpy()
-    hill = net["hill"].to_numpy()
-
-    def production(x: np.ndarray, t: float, gene_in: np.ndarray) -> np.ndarray:
-        xn = x[:, src] ** hill
-        h = np.where(act, xn, kn) / (kn + xn)
-        p = basal + (h * strength) @ onto
-        p[np.arange(len(x)), gene_in] += INPUT_MAX * t / t_max
-        return p
-
-    out = np.empty((n_cells, n_genes))
-    t_now, start = 0.0, 0
-    for t_next in times:
-        n_steps = int(np.ceil((t_next - t_now) / dt - 1e-9))
-        h_step = (t_next - t_now) / n_steps if n_steps else 0.0
-        gene_in = input_gene[start:]
-        for s in range(n_steps):
-            t = t_now + s * h_step
-            p = production(x, t, gene_in)
-            d = decay * x
-            x = x + (p - d) * h_step
-            if noise > 0:
-                x += np.sqrt(noise * (p + d) * h_step) * rng.standard_normal(x.shape)
-            np.maximum(x, 0.0, out=x)
-            x[:, held] = held_value
-        out[start : start + n_per] = x[:n_per]
-        x, start, t_now = x[n_per:], start + n_per, t_next
+        drive[lineage == "B"] = 0.0
+        drive[lineage == "B", 1] = INPUT_MAX
+    x0 = (basal / decay) * rng.lognormal(0.0, INIT_SD, size=(n_cells, n_genes))
+    held = _clamp_targets(clamp, {g: i for i, g in enumerate(genes)})
+    kinetics = _Kinetics(net, genes, basal, decay)
+    out = _integrate(rng, kinetics, x0, drive, times, n_per, t_max, noise, dt, held)
 
     obs = pd.DataFrame(
         {"time": np.repeat(times, n_per).astype(float)},
@@ -231,11 +206,7 @@ def simulate(
     if branching:
         obs["lineage"] = pd.Categorical(lineage, categories=["A", "B"])
     if counts:
-        rel = out / np.maximum(out.sum(axis=1, keepdims=True), 1e-12)
-        size = rng.lognormal(-0.5 * LIBSIZE_SD**2, LIBSIZE_SD, size=(n_cells, 1))
-        mean = library_size * size * rel
-        lam = rng.gamma(NB_THETA, mean / NB_THETA)
-        X = rng.poisson(lam).astype(np.float32)
+        X, _ = _counts(rng, out, library_size, LIBSIZE_SD, NB_THETA, 0.0)
     else:
         X = np.log1p(out).astype(np.float32)
     var = pd.DataFrame({"regulator": [i < n_reg for i in range(n_genes)]}, index=genes)
@@ -274,6 +245,339 @@ def _clamp_targets(
         raise ConfigError(f"clamp: unknown gene(s) {unknown}; the genes are {list(gidx)[:8]}...")
     values = np.array([_check_pos(f"clamp[{g!r}]", v, allow_zero=True) for g, v in clamp.items()])
     return np.array([gidx[g] for g in clamp], dtype=int), values
+
+
+def _fill_network(
+    network: pd.DataFrame, genes: list[str], rng: np.random.Generator
+) -> pd.DataFrame:
+    """Check a signed edge table and draw the missing kinetic columns (strength, K, hill)."""
+    if not isinstance(network, pd.DataFrame) or not {"source", "target", "sign"} <= set(
+        network.columns
+    ):
+        raise ConfigError("network must be a DataFrame with columns source, target, sign")
+    net = network.reset_index(drop=True).copy()
+    net["source"], net["target"] = net["source"].astype(str), net["target"].astype(str)
+    unknown = sorted((set(net["source"]) | set(net["target"])) - set(genes))
+    if unknown:
+        raise ConfigError(f"network genes {unknown[:5]} are not among genes; add them to genes")
+    if net.duplicated(["source", "target"]).any():
+        raise ConfigError("network has duplicated (source, target) edges; keep one of each")
+    sign = pd.to_numeric(net["sign"], errors="coerce").to_numpy()
+    if not np.isin(sign, (-1, 1)).all():
+        raise ConfigError("network signs must be +1 (activation) or -1 (repression)")
+    n = len(net)
+    net["sign"] = sign.astype(int)
+    strength = (
+        net["strength"].to_numpy(dtype=float) if "strength" in net else rng.uniform(1.0, 3.0, n)
+    )
+    for col, low, high in (("K", 1.0, 3.0), ("hill", 2, 4)):
+        if col not in net:
+            net[col] = rng.uniform(low, high, n) if col == "K" else rng.integers(low, high, n)
+    net["hill"] = net["hill"].astype(float)
+    if (strength <= 0).any() or (net["K"] <= 0).any() or (net["hill"] <= 0).any():
+        raise ConfigError("network strength, K and hill must be > 0")
+    net["strength"] = strength
+    net["weight"] = net["sign"] * strength
+    net["mode"] = np.where(net["sign"] > 0, "Activation", "Repression")
+    return net
+
+
+def simulate_network(
+    network: pd.DataFrame,
+    genes: Sequence[str] | None = None,
+    *,
+    inputs: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
+    n_timepoints: int = 6,
+    t_max: float = 10.0,
+    cells_per_time: int = 200,
+    noise: float = 0.05,
+    counts: bool = True,
+    library_size: float = 2000,
+    library_sd: float = LIBSIZE_SD,
+    nb_theta: float = NB_THETA,
+    dropout: float = 0.0,
+    unobserved: float = 0.0,
+    input_max: float = INPUT_MAX,
+    basal: Sequence[float] | None = None,
+    decay: Sequence[float] | None = None,
+    start: str = "steady",
+    seed: int = 0,
+    dt: float = 0.01,
+) -> AnnData:
+    """Simulate a snapshot time course of a *given* signed network (kinetics of :func:`simulate`).
+
+    Same additive Hill kinetics, chemical-Langevin Euler-Maruyama and snapshot design as
+    :func:`simulate`, but the network is the caller's. Genes of ``genes`` outside the network
+    are *background* genes: only basal production, decay and intrinsic noise, so they are
+    expressed and noisy but neither regulated nor regulating (they still shift every cell's
+    composition, hence its counts). Self-loops are allowed in the kinetics.
+
+    Parameters
+    ----------
+    network
+        Edge table with ``source``, ``target``, ``sign`` (+1/-1) and optionally ``strength``
+        (production rate, > 0), ``K`` (half-saturation) and ``hill`` (coefficient); missing
+        ones are drawn as in :func:`simulate` (strength, K uniform in [1, 3], hill 2 or 3).
+    genes
+        All genes in output order (network genes plus background genes); default the
+        network's genes in order of appearance.
+    inputs
+        Genes receiving the differentiation input ``input_max * t / t_max``: a list (every
+        cell), or ``{lineage: genes}`` for branching fates (cells alternate between the
+        lineages, ``obs['lineage']``). Default: the network's root regulators (sources that
+        are no target), or its first source if every source is regulated.
+    n_timepoints, t_max, cells_per_time
+        Snapshot design, as in :func:`simulate`.
+    noise
+        Intrinsic noise level (>= 0).
+    counts
+        Raw counts in ``X`` (default) or ``log1p`` of the concentrations.
+    library_size, library_sd, nb_theta
+        Mean total counts, log-normal s.d. of the per-cell capture factor (library-size
+        variation, stored in ``obs['capture']``) and negative-binomial inverse dispersion.
+    dropout
+        Extra zero inflation: each count is set to 0 with this probability (0..1).
+    unobserved
+        Fraction (0..1) of each cell's library taken by unobserved transcripts (a constant
+        pool equal to ``unobserved / (1 - unobserved)`` times the median simulated total of
+        the first time point): dilutes the composition shifts of a small gene panel.
+    input_max
+        Input production rate at ``t_max``.
+    basal, decay
+        Per-gene basal production and decay rates; default uniform in [0.05, 0.3] and
+        [0.3, 0.8].
+    start
+        Initial state of the cells (times a log-normal factor of s.d. 0.3): ``"steady"``
+        (default), the noise-free steady state without input reached from the unregulated
+        level after 60 hours, so expression changes only through the input; or ``"basal"``,
+        the unregulated level ``basal / decay`` as in :func:`simulate`.
+    seed
+        Seed of every random draw.
+    dt
+        Largest Euler-Maruyama step (hours).
+
+    Returns
+    -------
+    anndata.AnnData
+        Like :func:`simulate`: ``obs['time']`` (and ``obs['lineage']``, ``obs['capture']``
+        with counts), ``var['regulator']`` (has an out-edge), ``var['background']``,
+        ``layers['latent']``, ``uns['true_network']`` (``source, target, sign, strength, K,
+        hill, weight, mode``), ``uns['simulation']``.
+
+    Raises
+    ------
+    ConfigError
+        For an invalid network or out-of-range settings.
+    """
+    n_tp = _check_int("n_timepoints", n_timepoints, 2)
+    n_per = _check_int("cells_per_time", cells_per_time, 1)
+    t_max = _check_pos("t_max", t_max)
+    noise = _check_pos("noise", noise, allow_zero=True)
+    dt = _check_pos("dt", dt)
+    library_size = _check_pos("library_size", library_size)
+    library_sd = _check_pos("library_sd", library_sd, allow_zero=True)
+    nb_theta = _check_pos("nb_theta", nb_theta)
+    input_max = _check_pos("input_max", input_max)
+    dropout = _check_pos("dropout", dropout, allow_zero=True)
+    if dropout >= 1:
+        raise ConfigError(f"dropout must be < 1, got {dropout!r}")
+    unobserved = _check_pos("unobserved", unobserved, allow_zero=True)
+    if unobserved >= 1:
+        raise ConfigError(f"unobserved must be < 1, got {unobserved!r}")
+    if start not in ("steady", "basal"):
+        raise ConfigError(f"start must be 'steady' or 'basal', got {start!r}")
+    seed = _check_int("seed", seed, 0)
+    rng = np.random.default_rng(seed)
+    if genes is None:
+        genes = list(dict.fromkeys([*map(str, network["source"]), *map(str, network["target"])]))
+    genes = [str(g) for g in genes]
+    if len(set(genes)) != len(genes):
+        raise ConfigError("genes must be unique")
+    net = _fill_network(network, genes, rng)
+    n_genes = len(genes)
+    basal = rng.uniform(0.05, 0.3, n_genes) if basal is None else np.asarray(basal, float)
+    decay = rng.uniform(0.3, 0.8, n_genes) if decay is None else np.asarray(decay, float)
+    if basal.shape != (n_genes,) or decay.shape != (n_genes,) or (basal < 0).any():
+        raise ConfigError("basal and decay need one non-negative value per gene")
+    if (decay <= 0).any():
+        raise ConfigError("decay rates must be > 0")
+
+    if inputs is None:
+        roots = [s for s in dict.fromkeys(net["source"]) if s not in set(net["target"])]
+        inputs = roots or list(net["source"][:1])
+    by_lineage = dict(inputs) if isinstance(inputs, Mapping) else {None: list(inputs)}
+    for lin, gs in by_lineage.items():
+        bad = [g for g in gs if g not in genes]
+        if bad or not list(gs):
+            raise ConfigError(f"inputs of lineage {lin!r} must be genes, got {list(gs)!r}")
+    times = np.linspace(0.0, t_max, n_tp)
+    n_cells = n_tp * n_per
+    names = list(by_lineage)
+    lineage = np.array(names, dtype=object)[np.arange(n_cells) % len(names)]
+    gidx = {g: i for i, g in enumerate(genes)}
+    drive = np.zeros((n_cells, n_genes))
+    for lin, gs in by_lineage.items():
+        rows = np.flatnonzero(lineage == lin) if lin is not None else np.arange(n_cells)
+        drive[np.ix_(rows, [gidx[g] for g in gs])] = input_max
+    kin = _Kinetics(net, genes, basal, decay)
+    level = basal / decay
+    if start == "steady":  # noise-free relaxation without input: a stationary progenitor state
+        level = level[None, :]
+        for _ in range(int(np.ceil(BURN_IN_HOURS / BURN_IN_DT))):
+            level = (
+                level
+                + (kin.production(level, 0.0, np.zeros_like(level)) - decay * level) * BURN_IN_DT
+            )
+            np.maximum(level, 0.0, out=level)
+        level = level[0]
+    x0 = level * rng.lognormal(0.0, INIT_SD, size=(n_cells, n_genes))
+    out = _integrate(rng, kin, x0, drive, times, n_per, t_max, noise, dt)
+
+    obs = pd.DataFrame(
+        {"time": np.repeat(times, n_per).astype(float)},
+        index=pd.Index([f"cell{i}" for i in range(n_cells)]),
+    )
+    if names != [None]:
+        obs["lineage"] = pd.Categorical([str(v) for v in lineage], categories=map(str, names))
+    if counts:
+        pool = unobserved / (1 - unobserved) * float(np.median(out[:n_per].sum(axis=1)))
+        X, obs["capture"] = _counts(rng, out, library_size, library_sd, nb_theta, dropout, pool)
+    else:
+        X = np.log1p(out).astype(np.float32)
+    in_net = set(net["source"]) | set(net["target"])
+    var = pd.DataFrame(
+        {
+            "regulator": [g in set(net["source"]) for g in genes],
+            "background": [g not in in_net for g in genes],
+        },
+        index=genes,
+    )
+    adata = AnnData(X=X, obs=obs, var=var)
+    adata.layers["latent"] = out.astype(np.float32)
+    adata.uns["true_network"] = net
+    adata.uns["time_unit"] = "hours"
+    adata.uns["species"] = "simulated"
+    adata.uns["dataset"] = "simulate_network"
+    adata.uns["simulation"] = {
+        "seed": seed,
+        "noise": noise,
+        "counts": bool(counts),
+        "library_size": library_size,
+        "library_sd": library_sd,
+        "nb_theta": nb_theta,
+        "dropout": dropout,
+        "unobserved": unobserved,
+        "dt": dt,
+        "basal": basal,
+        "decay": decay,
+        "inputs": {str(k): list(v) for k, v in by_lineage.items()},
+        "start": start,
+        "input_max": input_max,
+    }
+    return adata
+
+
+class _Kinetics:
+    """Vectorised additive Hill production of a signed edge table (edges grouped by target)."""
+
+    def __init__(
+        self, net: pd.DataFrame, genes: list[str], basal: np.ndarray, decay: np.ndarray
+    ) -> None:
+        gidx = {g: i for i, g in enumerate(genes)}
+        tgt = net["target"].map(gidx).to_numpy(dtype=int)
+        order = np.argsort(tgt, kind="stable")
+        tgt = tgt[order]
+        self.src = net["source"].map(gidx).to_numpy(dtype=int)[order]
+        self.strength = np.abs(net["weight"].to_numpy(dtype=float))[order]
+        self.act = net["sign"].to_numpy()[order] > 0
+        self.hill = net["hill"].to_numpy(dtype=float)[order]
+        self.kn = net["K"].to_numpy(dtype=float)[order] ** self.hill
+        self.targets, self.starts = np.unique(tgt, return_index=True)
+        self.basal, self.decay = basal, decay
+        # integer Hill coefficients 2 or 3 (the drawn ones) by products: much faster than pow
+        self.fast = bool(np.isin(self.hill, (2.0, 3.0)).all())
+        self.cube = self.hill == 3.0
+
+    def production(self, x: np.ndarray, frac: float, drive: np.ndarray) -> np.ndarray:
+        """Production rates of cells ``x`` with the input ramp at ``frac`` of its maximum."""
+        p = self.basal + drive * frac
+        if self.src.size:
+            xs = x[:, self.src]
+            if self.fast:
+                xn = xs * xs
+                if self.cube.any():
+                    xn[:, self.cube] *= xs[:, self.cube]
+            else:
+                xn = xs**self.hill
+            h = np.where(self.act, xn, self.kn) / (self.kn + xn)
+            p[:, self.targets] += np.add.reduceat(h * self.strength, self.starts, axis=1)
+        return p
+
+
+def _integrate(
+    rng: np.random.Generator,
+    kin: _Kinetics,
+    x: np.ndarray,
+    drive: np.ndarray,
+    times: np.ndarray,
+    n_per: int,
+    t_max: float,
+    noise: float,
+    dt: float,
+    held: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Euler-Maruyama of all cells; the first ``n_per`` remaining cells stop at each time.
+
+    ``held = (genes, values)`` clamps those genes to fixed values at every step (a knockout).
+    """
+    idx, value = held if held is not None else (np.zeros(0, dtype=int), np.zeros(0))
+    x[:, idx] = value
+    out = np.empty_like(x)
+    t_now, start = 0.0, 0
+    for t_next in times:
+        n_steps = int(np.ceil((t_next - t_now) / dt - 1e-9))
+        h_step = (t_next - t_now) / n_steps if n_steps else 0.0
+        gene_in = drive[start:]
+        for s in range(n_steps):
+            t = t_now + s * h_step
+            p = kin.production(x, t / t_max, gene_in)
+            d = kin.decay * x
+            x = x + (p - d) * h_step
+            if noise > 0:
+                x += np.sqrt(noise * (p + d) * h_step) * rng.standard_normal(x.shape)
+            np.maximum(x, 0.0, out=x)
+            x[:, idx] = value
+        out[start : start + n_per] = x[:n_per]
+        x, start, t_now = x[n_per:], start + n_per, t_next
+    return out
+
+
+def _counts(
+    rng: np.random.Generator,
+    x: np.ndarray,
+    library_size: float,
+    library_sd: float,
+    theta: float,
+    dropout: float,
+    pool: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-inflated negative-binomial counts of concentrations ``x`` and the capture factors.
+
+    ``pool`` is a mass of unobserved transcripts in every cell's library (the rest of the
+    transcriptome), which dilutes the composition shifts of the simulated genes: the mean
+    count is ``library_size * capture * x / (sum(x) + pool) * (1 + pool / median(sum(x)))``,
+    so the median observed total stays near ``library_size``.
+    """
+    total = x.sum(axis=1, keepdims=True)
+    rel = x / np.maximum(total + pool, 1e-12)
+    scale = 1.0 if pool == 0 else 1.0 + pool / max(float(np.median(total)), 1e-12)
+    size = rng.lognormal(-0.5 * library_sd**2, library_sd, size=(len(x), 1))
+    mean = library_size * scale * size * rel
+    lam = rng.gamma(theta, mean / theta)
+    X = rng.poisson(lam).astype(np.float32)
+    if dropout > 0:
+        X[rng.random(X.shape) < dropout] = 0.0
+    return X, size.ravel()
 
 
 def simulate_linear(

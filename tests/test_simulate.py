@@ -6,12 +6,13 @@ import ast
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.linalg import expm
 
 from grn_mnn import datasets
 from grn_mnn.errors import ConfigError
-from grn_mnn.simulate import simulate, simulate_linear
+from grn_mnn.simulate import simulate, simulate_linear, simulate_network
 
 
 def _time_means(adata, x=None) -> np.ndarray:
@@ -194,3 +195,75 @@ def test_clamp_holds_the_gene_and_leaves_genes_outside_its_cascade_unchanged():
 def test_clamp_bad_input(clamp, match):
     with pytest.raises(ConfigError, match=match):
         simulate(n_genes=6, clamp=clamp)
+
+
+# ----------------------------------------------------------------------------- simulate_network
+def _chain() -> pd.DataFrame:
+    return pd.DataFrame({"source": ["A", "B", "A"], "target": ["B", "C", "C"], "sign": [1, -1, 1]})
+
+
+def test_simulate_network_keeps_the_given_network_and_background():
+    a = simulate_network(
+        _chain(), ["A", "B", "C", "N1", "N2"], cells_per_time=30, n_timepoints=4, seed=0
+    )
+    net = a.uns["true_network"]
+    assert list(zip(net["source"], net["target"], net["sign"], strict=True)) == [
+        ("A", "B", 1),
+        ("B", "C", -1),
+        ("A", "C", 1),
+    ]
+    assert (net["weight"] == net["sign"] * net["strength"]).all()
+    assert list(a.var["background"]) == [False, False, False, True, True]
+    assert list(a.var["regulator"]) == [True, True, False, False, False]
+    assert a.uns["simulation"]["inputs"] == {"None": ["A"]}  # the root regulator
+    x = np.asarray(a.X)
+    assert np.array_equal(x, np.round(x)) and (x[:, 3:].mean(axis=0) > 1).all()  # expressed
+
+
+def test_simulate_network_input_moves_the_network_not_the_background():
+    a = simulate_network(
+        _chain(), ["A", "B", "C", "N1"], cells_per_time=80, counts=False, seed=1, noise=0.02
+    )
+    m = _time_means(a, a.layers["latent"])
+    change = np.abs(m[-1] - m[0]) / m[0]
+    assert (change[:2] > 0.5).all() and change[3] < 0.1  # C: activated by A, repressed by B
+
+
+def test_simulate_network_follows_given_signs():
+    """Without noise, C is repressed by B: flipping the B -| C edge changes the data."""
+    kw = {"cells_per_time": 20, "noise": 0.0, "counts": False, "seed": 2}
+    net = _chain().assign(strength=2.0, K=1.0, hill=2.0)
+    a = simulate_network(net, **kw)
+    b = simulate_network(net.assign(sign=[1, 1, 1]), **kw)
+    c_a, c_b = (np.asarray(v.layers["latent"])[-20:, 2].mean() for v in (a, b))
+    assert c_b > 1.5 * c_a
+
+
+def test_simulate_network_dropout_and_library_size():
+    kw = {"cells_per_time": 100, "n_timepoints": 3, "seed": 3, "library_sd": 0.5}
+    plain = simulate_network(_chain(), ["A", "B", "C", "N1"], **kw)
+    zi = simulate_network(_chain(), ["A", "B", "C", "N1"], dropout=0.3, **kw)
+    z0, z1 = (np.mean(np.asarray(v.X) == 0) for v in (plain, zi))
+    assert z1 > z0 + 0.2
+    lib = np.asarray(plain.X).sum(axis=1)
+    assert np.std(np.log(lib)) > 0.3
+    assert np.corrcoef(np.log(lib), np.log(plain.obs["capture"]))[0, 1] > 0.8
+
+
+def test_simulate_network_lineages_and_errors():
+    a = simulate_network(
+        _chain(), inputs={"x": ["A"], "y": ["B"]}, cells_per_time=40, n_timepoints=3, seed=4
+    )
+    assert list(a.obs["lineage"].cat.categories) == ["x", "y"]
+    assert (a.obs["lineage"].value_counts() == 60).all()
+    bad = [
+        ({"network": _chain().assign(sign=[1, 0, 1])}, "sign"),
+        ({"network": pd.concat([_chain(), _chain().head(1)])}, "duplicated"),
+        ({"network": _chain(), "genes": ["A", "B"]}, "not among genes"),
+        ({"network": _chain(), "inputs": ["Z"]}, "inputs"),
+        ({"network": _chain(), "dropout": 1.0}, "dropout"),
+        ({"network": _chain(), "start": "x"}, "start"),
+    ]
+    for kw, msg in bad:
+        with pytest.raises(ConfigError, match=msg):
+            simulate_network(cells_per_time=2, **kw)
