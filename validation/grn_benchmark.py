@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import inspect
 import json
 import sys
 import tempfile
@@ -90,12 +89,22 @@ def _peer(name: str, signed: bool) -> Method:
 
 
 def grn_mnn_method(adata: AnnData, sources: list[str] | None, seed: int) -> pd.DataFrame:
-    """The network ``grn-mnn run`` writes (default settings, no reference, no plots)."""
-    from grn_mnn import pipeline
+    """The network ``grn-mnn run`` writes (default settings, no reference, no plots).
 
-    kw: dict[str, Any] = {}
-    if sources is not None and "sources" in inspect.signature(pipeline.run).parameters:
-        kw["sources"] = sources
+    When run's default reading needs no fitted model (the time-ordered co-expression), the
+    network is computed as run computes it, :func:`grn_mnn.pipeline.gene_network` on the data
+    prepared with run's settings, without the training that run also does (a test asserts the
+    two are equal). Otherwise run itself is called.
+    """
+    from grn_mnn import pipeline, pp
+    from grn_mnn.config import DEFAULT_READING
+
+    if DEFAULT_READING == "lagged":
+        ad = adata.copy()
+        pp.prepare(ad, "time", min(pipeline.RUN_N_PCS, ad.n_vars - 1), seed=seed)
+        src = pipeline.default_sources(ad) if sources is None else sources
+        net = pipeline.gene_network(None, ad, DEFAULT_READING, sources=src)
+        return net[["source", "target", "weight"]]
     with tempfile.TemporaryDirectory() as tmp:
         res = pipeline.run(
             adata.copy(),
@@ -105,7 +114,7 @@ def grn_mnn_method(adata: AnnData, sources: list[str] | None, seed: int) -> pd.D
             quiet=True,
             overwrite=True,
             seed=seed,
-            **kw,
+            sources=sources,
         )
     return res.edges[["source", "target", "weight"]]
 
