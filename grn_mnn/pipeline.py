@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,11 @@ from anndata import AnnData
 
 from . import __version__
 from ._io import file_sha256, prepare_outdir, write_csv, write_json
+from .baselines import BASELINES
 from .config import MNNConfig
 from .errors import GrnMnnError, InputError, ReferenceNetworkError
 from .model import CellMNN
+from .peers import PEERS
 
 RESULT_MARKERS = ("edges.csv", "edges_by_time.csv", "scores.json", "model.pt", "run.json")
 #: panels up to this many genes get every ordered pair in edges.csv (issue: all pairs <= 2,000)
@@ -104,6 +107,8 @@ def run(
     overwrite: bool = False,
     resume: bool = False,
     plots: bool = True,
+    peers: bool | Sequence[str] = False,
+    peer_options: Mapping[str, Mapping[str, Any]] | None = None,
     **overrides: Any,
 ) -> RunResult:
     """Run the whole job and write every output to ``out``.
@@ -128,6 +133,11 @@ def run(
         ``"jacobian"`` or ``"contribution"`` for the edge weights.
     graph_edges
         Strongest edges kept in each GraphML file (Cytoscape-friendly size).
+    peers, peer_options
+        Also score the peers (:mod:`grn_mnn.peers`): ``True`` = GRNBoost2 and GENIE3, or a
+        subset of names; off by default because GENIE3 takes about an hour on the bundled
+        1,448-gene time course (GRNBoost2 minutes; see ``docs/peers.md``). Skipped with one
+        line when arboreto is not installed. ``peer_options`` as in :func:`validate.score`.
     """
     from . import export, extract, pp
     from .readers import read_input
@@ -205,7 +215,8 @@ def run(
     )
     scores, ref = None, None
     if reference and reference != "none":
-        scores, ref = _score(model, adata, edges, reference, seed, quiet)
+        peer_names = PEERS if peers is True else tuple(peers or ())
+        scores, ref = _score(model, adata, edges, reference, seed, quiet, peer_names, peer_options)
     provenance = {
         "version": __version__,
         "seed": seed,
@@ -283,7 +294,14 @@ def run(
 
 
 def _score(
-    model: CellMNN, adata: AnnData, edges: pd.DataFrame, reference: str, seed: int, quiet: bool
+    model: CellMNN,
+    adata: AnnData,
+    edges: pd.DataFrame,
+    reference: str,
+    seed: int,
+    quiet: bool,
+    peers: Sequence[str] = (),
+    peer_options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[dict | None, Any]:
     """Score against the reference with baselines; skip (with a message) on no overlap."""
     from . import pp, validate
@@ -309,7 +327,12 @@ def _score(
         method_name="cellmnn",
         seed=seed,
         per_cell=per_cell,
+        baselines=BASELINES + tuple(peers),
+        peer_options={k: v for k, v in (peer_options or {}).items() if k in peers},
+        quiet=True,
     )
+    if scores["settings"]["peers"]["skipped"]:
+        _log(False, scores["settings"]["peers"]["skipped"])
     return scores, ref
 
 
