@@ -9,6 +9,11 @@ same: all sources are its features), and the full time is extrapolated as
 
     python validation/peers_timing.py                       # both data sets
     python validation/peers_timing.py --datasets hepatocyte_camp2017 --genie3-targets 0
+    python validation/peers_timing.py --agreement 15        # GENIE3 100 vs 1,000 trees only
+
+``--agreement N`` instead compares GENIE3 with 100 and with 1,000 trees on N random hepatocyte
+targets (Spearman correlation of the importances per target, top-10 source overlap): how much a
+cheaper forest changes the ranking.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import spearmanr
 
 from grn_mnn import datasets, peers, pipeline, pp
 from grn_mnn._io import write_json
@@ -40,6 +46,31 @@ def scored_data(name: str, n_pcs: int = pipeline.RUN_N_PCS, seed: int = 0):
     return pp.get_expression(adata), genes, cands.src
 
 
+def agreement(n_targets: int, seed: int = 0, trees: tuple[int, int] = (100, 1000)) -> dict:
+    """GENIE3 importances with ``trees[0]`` vs ``trees[1]`` trees on random hepatocyte targets."""
+    x, _, src = scored_data("hepatocyte_camp2017")
+    tg = np.sort(np.random.default_rng(1).choice(x.shape[1], n_targets, replace=False))
+    imp, secs = {}, {}
+    for n in trees:
+        t0 = time.perf_counter()
+        kw = {**peers.GENIE3_KWARGS, "n_estimators": n}
+        imp[n] = peers.importance_matrix(x, src, "RF", kw, seed=seed, target_idx=tg)[tg]
+        secs[n] = time.perf_counter() - t0
+    a, b = imp[trees[0]], imp[trees[1]]
+    rho = [spearmanr(a[i], b[i]).statistic for i in range(tg.size)]
+    top = [
+        np.intersect1d(np.argsort(-a[i])[:10], np.argsort(-b[i])[:10]).size for i in range(tg.size)
+    ]
+    return {
+        "targets": int(tg.size),
+        "trees": list(trees),
+        "seconds": {str(k): v for k, v in secs.items()},
+        "median_spearman_per_target": float(np.median(rho)),
+        "spearman_all": float(spearmanr(a.ravel(), b.ravel()).statistic),
+        "mean_top10_overlap": float(np.mean(top)) / 10,
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -48,8 +79,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--genie3-trees", type=int, default=1000)
     p.add_argument("--genie3-targets", type=int, default=40)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "peers_timing.json"))
+    p.add_argument("--out", default=None, help="default results/peers_timing.json")
+    p.add_argument("--agreement", type=int, default=0, metavar="N")
     args = p.parse_args(argv)
+    res = Path(__file__).parent / "results"
+    if args.agreement:
+        rec = agreement(args.agreement, args.seed)
+        print(rec)
+        write_json(args.out or res / "genie3_trees_agreement.json", rec)
+        return
     out = {}
     for name in args.datasets:
         x, genes, src = scored_data(name)
@@ -85,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
         out[name] = rec
-    write_json(args.out, out)
+    write_json(args.out or res / "peers_timing.json", out)
 
 
 if __name__ == "__main__":
