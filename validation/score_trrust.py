@@ -13,12 +13,14 @@ default ``--seeds``); GENIE3 (1,000 trees by default) is the slow one: ``--genie
     python validation/score_trrust.py                       # 3 seeds, both data sets
     python validation/score_trrust.py --seeds 0 --max-epochs 20 --out /tmp/v   # quick look
     python validation/score_trrust.py --genie3-trees 100 --genie3-seeds 0      # cheaper GENIE3
+    python validation/score_trrust.py --peers-only --peer-seeds 0 --genie3-trees 100  # peers only
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -130,6 +132,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--peer-seeds", nargs="+", type=int, default=None, help="default: --seeds")
     p.add_argument("--genie3-seeds", nargs="+", type=int, default=None, help="default: peer seeds")
     p.add_argument("--genie3-trees", type=int, default=peers.GENIE3_KWARGS["n_estimators"])
+    p.add_argument(
+        "--peers-only",
+        action="store_true",
+        help="recompute only the peer rows; keep the other records of --out/score_trrust.json",
+    )
     args = p.parse_args(argv)
     if args.peers and not peers.available():
         print(peers.skip_message(args.peers))
@@ -143,10 +150,23 @@ def main(argv: list[str] | None = None) -> None:
         "genie3": (g3_label, g3_seeds, {"n_estimators": args.genie3_trees}),
     }
     overrides = {"max_epochs": args.max_epochs} if args.max_epochs else {}
-    records = []
+    out = Path(args.out)
+    meta = {
+        "n_pcs": args.n_pcs,
+        "seeds": args.seeds,
+        "overrides": overrides,
+        "peers": {p: {"label": plan[p][0], "seeds": plan[p][1], **plan[p][2]} for p in args.peers},
+        "peer_signing": "importance x sign(Pearson correlation of source and target)",
+    }
+    records: list[dict] = []
+    if args.peers_only:  # keep Cell-MNN and baseline records, recompute the peers
+        old = json.loads((out / "score_trrust.json").read_text())
+        records = [r for r in old["records"] if not _is_peer(r["method"])]
+        meta.update({k: old[k] for k in ("n_pcs", "seeds", "overrides") if k in old})
+        meta["peers_only_run"] = "Cell-MNN and baseline records kept from the previous run"
     for name in args.datasets:
         loader, ref = DATASETS[name]
-        for seed in args.seeds:
+        for seed in [] if args.peers_only else args.seeds:
             with tempfile.TemporaryDirectory() as tmp:
                 t0 = time.perf_counter()
                 res = pipeline.run(
@@ -168,23 +188,23 @@ def main(argv: list[str] | None = None) -> None:
             for seed in seeds:
                 recs = peer_records(name, peer, seed, args.n_pcs, options, label)
                 records += recs
-                if not args.quiet:
-                    print(f"{name} {label} seed {seed}: {recs[0]['seconds']:.0f} s", flush=True)
-    tab = table(records)
-    out = Path(args.out)
-    write_json(
-        out / "score_trrust.json",
-        {
-            "records": records,
-            "n_pcs": args.n_pcs,
-            "seeds": args.seeds,
-            "overrides": overrides,
-            "peers": {
-                p: {"label": plan[p][0], "seeds": plan[p][1], **plan[p][2]} for p in args.peers
-            },
-            "peer_signing": "importance x sign(Pearson correlation of source and target)",
-        },
+                print(f"{name} {label} seed {seed}: {recs[0]['seconds']:.0f} s", flush=True)
+                write_results(out, records, meta)  # partial results survive an interruption
+    md = write_results(out, records, meta)
+    print("\n".join(md))
+
+
+def _is_peer(method: str) -> bool:
+    return method.split(" ")[0] in peers.PEERS
+
+
+def write_results(out: Path, records: list[dict], meta: dict) -> list[str]:
+    """Write score_trrust.json and the markdown table (peers after the other methods)."""
+    write_json(out / "score_trrust.json", {"records": records, **meta})
+    order = sorted(
+        range(len(records)), key=lambda i: (records[i]["dataset"], _is_peer(records[i]["method"]))
     )
+    tab = table([records[i] for i in order])
     md = [
         "| data set | method | sign acc | balanced acc | AUROC | AUPRC ratio | EPR | seeds |",
         "|---|---|---|---|---|---|---|---|",
@@ -193,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
         cells = " | ".join(str(r[f"{t}.{m}"]) for t, m in METRICS)
         md.append(f"| {r['dataset']} | {r['method']} | {cells} | {r['n_seeds']} |")
     write_text(out / "score_trrust.md", "\n".join(md) + "\n")
-    print("\n".join(md))
+    return md
 
 
 if __name__ == "__main__":
