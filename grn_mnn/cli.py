@@ -281,7 +281,7 @@ def _cmd_extract(ns: argparse.Namespace) -> None:
 
 
 def _cmd_score(ns: argparse.Namespace) -> None:
-    from . import pp, validate
+    from . import peers, pp, validate
     from ._io import prepare_outdir, write_json
     from .baselines import BASELINES
     from .readers import read_input
@@ -300,6 +300,12 @@ def _cmd_score(ns: argparse.Namespace) -> None:
         if pp.detect_kind(x) == "counts":
             x = pp.normalize_counts(x, allow_empty_cells=True)
         kw.update(expression=x, genes=list(adata.var_names.astype(str)), times=t)
+    if ns.input and not ns.no_peers and not ns.quiet and peers.available():
+        print(
+            "scoring with the peers GRNBoost2 and GENIE3 too (minutes on 1,000+ genes; "
+            "--no-peers skips them, --peer-trees N speeds them up)",
+            file=sys.stderr,
+        )
     scores = validate.score_edges_file(ns.edges, ns.reference, **kw)
     if scores["settings"]["peers"]["skipped"]:
         print(f"grn-mnn: {scores['settings']['peers']['skipped']}", file=sys.stderr)
