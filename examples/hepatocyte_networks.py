@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 import grn_mnn as gm
-from grn_mnn import datasets, export, extract, pp, validate
+from grn_mnn import baselines, datasets, export, extract, pp, validate
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> None:
         times=adata.obs["grn_mnn_time"].to_numpy(),
         n_random=5,
         n_boot=20,
+        # the arboreto peers too: + peers.PEERS (GENIE3 takes long; see docs/peers.md)
+        baselines=baselines.BASELINES,
     )
     print(validate.score_table(scores).to_string())
 

@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 import grn_mnn as gm
-from grn_mnn import datasets, export, extract, pp, validate
+from grn_mnn import baselines, datasets, export, extract, pp, validate
 from grn_mnn._io import write_csv
 
 
@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> None:
         n_boot=20,
         min_edges_per_tf=1,
         seed=args.seed,
+        # the arboreto peers too: + peers.PEERS (GENIE3 takes long; see docs/peers.md)
+        baselines=baselines.BASELINES,
     )
     print(validate.score_table(scores).to_string())
     write_csv(out / "edges.csv", edges)

@@ -30,6 +30,7 @@ def __getattr__(name):  # lazy imports keep `import grn_mnn` light (torch loads 
         "reference",
         "metrics",
         "baselines",
+        "peers",
         "enrich",
         "pipeline",
         "perturb",

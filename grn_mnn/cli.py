@@ -151,6 +151,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="stream the .h5ad / zarr --input from disk (chunked PCA, latent z in OUT/latent.npy)",
     )
+    r.add_argument(
+        "--peers",
+        nargs="*",
+        choices=["grnboost2", "genie3"],
+        default=None,
+        help="also score the peers (arboreto; pip install grn_mnn[peers]): --peers alone = "
+        "grnboost2 genie3 (GENIE3 adds minutes on 1,000+ genes)",
+    )
+    r.add_argument("--peer-trees", type=int, default=None, help="trees per peer regression")
     common(r)
     _config_args(r)
 
@@ -187,6 +196,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--time-order", default=None, help="label=time pairs for non-numeric labels")
     s.add_argument("--out", required=True)
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument(
+        "--no-peers",
+        action="store_true",
+        help="skip the peers GRNBoost2 and GENIE3 (scored with --input when arboreto is "
+        "installed: pip install grn_mnn[peers]; GENIE3 takes minutes on 1,000+ genes)",
+    )
+    s.add_argument(
+        "--peer-trees",
+        type=int,
+        default=None,
+        help="trees per regression of both peers (default: GRNBoost2 up to 5000 with early "
+        "stopping, GENIE3 1000); fewer is faster",
+    )
     common(s)
 
     x = sub.add_parser("export", help="edge table -> GraphML / CSV for Cytoscape")
@@ -228,8 +250,27 @@ def _cmd_run(ns: argparse.Namespace) -> None:
         resume=ns.resume,
         plots=not ns.no_plots,
         backed=ns.backed,
+        peers=_peer_names(ns.peers),
+        peer_options=_peer_options(ns.peer_trees),
         **_config_from(ns),
     )
+
+
+def _peer_names(arg: list[str] | None) -> tuple[str, ...]:
+    """``--peers`` absent: none; given alone: both; given with names: those."""
+    from .peers import PEERS
+
+    if arg is None:
+        return ()
+    return tuple(arg) if arg else PEERS
+
+
+def _peer_options(trees: int | None) -> dict[str, dict[str, int]] | None:
+    if trees is None:
+        return None
+    if trees < 1:
+        raise InputError(f"--peer-trees must be >= 1, got {trees}")
+    return {"grnboost2": {"n_estimators": trees}, "genie3": {"n_estimators": trees}}
 
 
 def _cmd_extract(ns: argparse.Namespace) -> None:
@@ -360,13 +401,17 @@ def _cmd_perturb(ns: argparse.Namespace) -> None:
 
 
 def _cmd_score(ns: argparse.Namespace) -> None:
-    from . import pp, validate
+    from . import peers, pp, validate
     from ._io import prepare_outdir, write_json
+    from .baselines import BASELINES
     from .readers import read_input
 
     out = prepare_outdir(ns.out, ns.overwrite, ("scores.json",))
     edges = validate.read_edges(ns.edges)  # before the (possibly large) input
-    kw: dict[str, Any] = {"seed": ns.seed, "method_name": "input"}
+    kw: dict[str, Any] = {"seed": ns.seed, "method_name": "input", "quiet": True}
+    if ns.no_peers:
+        kw["baselines"] = BASELINES
+    kw["peer_options"] = _peer_options(ns.peer_trees)
     if ns.input:
         adata = read_input(ns.input, time_key=ns.time_key)
         pp.check_anndata(adata)
@@ -376,7 +421,15 @@ def _cmd_score(ns: argparse.Namespace) -> None:
         if pp.detect_kind(x) == "counts":
             x = pp.normalize_counts(x, allow_empty_cells=True)
         kw.update(expression=x, genes=list(adata.var_names.astype(str)), times=t)
+    if ns.input and not ns.no_peers and not ns.quiet and peers.available():
+        print(
+            "scoring with the peers GRNBoost2 and GENIE3 too (minutes on 1,000+ genes; "
+            "--no-peers skips them, --peer-trees N speeds them up)",
+            file=sys.stderr,
+        )
     scores = validate.score(edges, ns.reference, **kw)
+    if scores["settings"]["peers"]["skipped"]:
+        print(f"grn-mnn: {scores['settings']['peers']['skipped']}", file=sys.stderr)
     write_json(out / "scores.json", scores)
     if not ns.quiet:
         print(validate.score_table(scores).to_string(float_format=lambda v: f"{v:.3f}"))

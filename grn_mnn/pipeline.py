@@ -10,7 +10,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,11 @@ from anndata import AnnData
 
 from . import __version__
 from ._io import file_sha256, prepare_outdir, write_csv, write_json
+from .baselines import BASELINES
 from .config import DEFAULT_READING, READINGS, MNNConfig
 from .errors import ConfigError, GrnMnnError, InputError, ReferenceNetworkError
 from .model import CellMNN
+from .peers import PEERS
 
 RESULT_MARKERS = ("edges.csv", "edges_by_time.csv", "scores.json", "model.pt", "run.json")
 #: panels up to this many genes get every ordered pair in edges.csv (issue: all pairs <= 2,000)
@@ -109,6 +111,8 @@ def run(
     resume: bool = False,
     plots: bool = True,
     backed: bool = False,
+    peers: bool | Sequence[str] = False,
+    peer_options: Mapping[str, Mapping[str, Any]] | None = None,
     **overrides: Any,
 ) -> RunResult:
     """Run the whole job and write every output to ``out``.
@@ -141,6 +145,11 @@ def run(
         or mouse, else every gene), ``"tf"``, ``None``/``"all"`` (every gene) or a list.
     graph_edges
         Strongest edges kept in each GraphML file (Cytoscape-friendly size).
+    peers, peer_options
+        Also score the peers (:mod:`grn_mnn.peers`): ``True`` = GRNBoost2 and GENIE3, or a
+        subset of names; off by default because GENIE3 takes about an hour on the bundled
+        1,448-gene time course (GRNBoost2 minutes; see ``docs/peers.md``). Skipped with one
+        line when arboreto is not installed. ``peer_options`` as in :func:`validate.score`.
     backed
         Stream ``input`` (an ``.h5ad`` file or zarr store) instead of loading it: chunked PCA
         (:func:`grn_mnn.scale.prepare_backed`), latent z in ``out/latent.npy``, training
@@ -244,7 +253,16 @@ def run(
     scores = None
     if ref is not None:
         scores, ref = _score(
-            model, adata, edges, ref, seed, quiet, expression=not backed, reading=reading
+            model,
+            adata,
+            edges,
+            ref,
+            seed,
+            quiet,
+            expression=not backed,
+            reading=reading,
+            peers=PEERS if peers is True else tuple(peers or ()),
+            peer_options=peer_options,
         )
     provenance = {
         "version": __version__,
@@ -376,6 +394,8 @@ def _score(
     quiet: bool,
     expression: bool = True,
     reading: str = DEFAULT_READING,
+    peers: Sequence[str] = (),
+    peer_options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[dict | None, Any]:
     """Score against the loaded reference with baselines; skip (with a message) on no overlap.
 
@@ -411,11 +431,16 @@ def _score(
         method_name=METHOD_NAME,
         seed=seed,
         per_cell=per_cell,
+        baselines=BASELINES + tuple(peers),
+        peer_options={k: v for k, v in (peer_options or {}).items() if k in peers},
+        quiet=True,
     )
     if not expression:
         skipped = scores["settings"]["skipped_baselines"]
         for name in ("pearson", "linear_ode", "sign_per_cell"):
             skipped[name] = "--backed: needs the expression matrix in memory"
+    if scores["settings"]["peers"]["skipped"]:
+        _log(False, scores["settings"]["peers"]["skipped"])
     return scores, ref
 
 

@@ -10,7 +10,7 @@
      "settings": {seeds, n_random, n_boot, ...}}
 
 with NAME the scored method (``cellmnn``, or ``input`` for an edge file), ``random``,
-``pearson`` and ``linear_ode``.
+``pearson``, ``linear_ode`` and, when arboreto is installed, ``grnboost2`` and ``genie3``.
 
 **Candidate edges** (link task, as in BEELINE): sources = the reference TFs that have at least
 one reference edge with both genes in the data, targets = every gene of the data, no
@@ -29,6 +29,12 @@ range over seeds as ``ci``) and the exact ``expected`` values. ``pearson`` needs
 ``expression`` and ``genes``; ``linear_ode`` also needs ``times`` (skipped, with the reason in
 ``settings['skipped_baselines']``, otherwise).
 
+**Peers**: ``grnboost2`` and ``genie3`` (:mod:`grn_mnn.peers`, arboreto) need ``expression``
+and ``genes``; signed importances (importance x sign of the Pearson correlation), seeded with
+``seed``. By default they are scored when arboreto is installed; otherwise they are skipped with
+one logged line (:func:`grn_mnn.peers.skip_message`, also in ``settings['peers']['skipped']``)
+saying how to install them (``pip install grn_mnn[peers]``).
+
 **Uncertainty**: 95 % percentile bootstrap intervals (``ci``) resample reference edges with
 replacement -- the signed edges (sign task) or the true edges with the negatives fixed (link
 task); the same resamples (``seed``) are used for every method, so intervals are paired.
@@ -36,7 +42,9 @@ task); the same resamples (``seed``) are used for every method, so intervals are
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,12 +54,16 @@ import pandas as pd
 
 from . import baselines as bl
 from . import metrics as mt
+from . import peers as pr
 from .errors import InputError
 from .reference import Reference, load_reference, restrict, symbol_key
 
 __all__ = ["score", "score_edges_file", "score_table", "read_edges"]
 
 EDGE_COLUMNS = ("source", "target", "weight")
+#: Every name ``score(baselines=...)`` accepts: the baselines, then the peers.
+ALL_BASELINES = bl.BASELINES + pr.PEERS
+_log = logging.getLogger(__name__)
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -277,7 +289,7 @@ def score(
     genes: Sequence[str] | None = None,
     times: np.ndarray | None = None,
     method_name: str = "cellmnn",
-    baselines: Sequence[str] = ("random", "pearson", "linear_ode"),
+    baselines: Sequence[str] | None = None,
     n_random: int = 20,
     n_boot: int = 200,
     min_edges_per_tf: int = 5,
@@ -285,6 +297,8 @@ def score(
     per_cell: Mapping[str, Any] | None = None,
     species: str | None = None,
     alpha: float = 0.1,
+    peer_options: Mapping[str, Mapping[str, Any]] | None = None,
+    quiet: bool = False,
 ) -> dict[str, Any]:
     """Sign and link scores of ``edges`` and of the baselines against ``reference``.
 
@@ -302,7 +316,9 @@ def score(
     method_name
         Key of the scored method (``"cellmnn"``; ``"input"`` for an edge file).
     baselines
-        Subset of ``("random", "pearson", "linear_ode")``.
+        Subset of :data:`ALL_BASELINES` (``random``, ``pearson``, ``linear_ode``,
+        ``grnboost2``, ``genie3``). Default ``None``: all of them, the peers only when
+        :func:`grn_mnn.peers.available` (else skipped with one logged line).
     n_random
         Random seeds of the random baseline (seeds ``seed + 1 ... seed + n_random``).
     n_boot
@@ -319,6 +335,11 @@ def score(
         Data species, passed to :func:`~grn_mnn.reference.load_reference`.
     alpha
         Relative ridge penalty of the linear-ODE baseline.
+    peer_options
+        Keyword overrides per peer, e.g. ``{"genie3": {"n_estimators": 100}}`` (see
+        :func:`grn_mnn.peers.genie3_matrix`); recorded in ``settings['peers']``.
+    quiet
+        Do not log the line saying the peers were skipped (it stays in ``settings``).
 
     Returns
     -------
@@ -332,9 +353,14 @@ def score(
     ReferenceNetworkError
         Reference cannot be loaded or does not overlap the data.
     """
-    unknown = sorted(set(baselines) - set(bl.BASELINES))
+    baselines = ALL_BASELINES if baselines is None else tuple(baselines)
+    unknown = sorted(set(baselines) - set(ALL_BASELINES))
     if unknown:
-        raise InputError(f"unknown baseline(s) {unknown}; choose from {list(bl.BASELINES)}")
+        raise InputError(f"unknown baseline(s) {unknown}; choose from {list(ALL_BASELINES)}")
+    peer_options = dict(peer_options or {})
+    bad = sorted(set(peer_options) - set(pr.PEERS))
+    if bad:
+        raise InputError(f"peer_options for unknown peer(s) {bad}; choose from {list(pr.PEERS)}")
     _check_edges(edges)
     ref = load_reference(reference, species=species)
     if expression is not None and genes is None:
@@ -375,6 +401,11 @@ def score(
             skipped[name] = str(exc)
             continue
         methods[name] = _method(cands, bmat, n_boot, seed, min_edges_per_tf)
+    peer_info = _score_peers(
+        cands, x, [p for p in pr.PEERS if p in baselines], peer_options, seed, skipped, quiet
+    )
+    for name, pmat in peer_info.pop("matrices").items():
+        methods[name] = _method(cands, pmat, n_boot, seed, min_edges_per_tf)
     ov = sub.report["overlap"]
     cleaning = {k: v for k, v in ref.report.items() if k != "overlap"}
     return {
@@ -400,8 +431,56 @@ def score(
             "candidates": "sources = reference TFs with an edge in the data, targets = all data "
             "genes, no self-loops; missing predicted edges get weight 0",
             "skipped_baselines": skipped,
+            "peers": peer_info,
         },
     }
+
+
+def _score_peers(
+    cands: _Candidates,
+    x: np.ndarray | None,
+    names: list[str],
+    options: Mapping[str, Mapping[str, Any]],
+    seed: int,
+    skipped: dict[str, str],
+    quiet: bool,
+) -> dict[str, Any]:
+    """(genes x sources) matrices of the requested peers, or their skip reasons."""
+    info: dict[str, Any] = {
+        "available": pr.available(),
+        "requested": names,
+        "scored": [],
+        "skipped": None,
+        "seed": seed,
+        "signed": "importance x sign(Pearson correlation of source and target)",
+        "options": {k: dict(v) for k, v in options.items() if k in names},
+        "seconds": {},
+        "matrices": {},
+    }
+    if not names:
+        return info
+    if x is None:
+        skipped.update({n: "needs expression and genes" for n in names})
+        return info
+    if not pr.available():
+        msg = pr.skip_message(names)
+        skipped.update({n: msg for n in names})
+        info["skipped"] = msg
+        if not quiet:
+            _log.warning(msg)
+        return info
+    for name in names:
+        t0 = time.perf_counter()
+        try:
+            info["matrices"][name] = pr.run_peer(
+                name, x, cands.src, seed=seed, signed=True, options=options.get(name)
+            )
+        except InputError as exc:
+            skipped[name] = str(exc)
+            continue
+        info["seconds"][name] = time.perf_counter() - t0
+        info["scored"].append(name)
+    return info
 
 
 def score_edges_file(

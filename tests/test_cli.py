@@ -1,5 +1,6 @@
 """The grn-mnn command line: subcommands, one-line errors, interruption and resume."""
 
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 from conftest import FAST, cli_flags
 
+from grn_mnn import peers
 from grn_mnn.cli import main
 
 TINY = cli_flags(FAST)
@@ -81,11 +83,17 @@ def test_run_extract_score_export(sim_h5ad, sim, tmp_path, capsys):
                 "--out",
                 str(sc),
                 "--quiet",
+                "--peer-trees",
+                "10",
             ]
         )
         == 0
     )
     assert (sc / "scores.json").exists()
+    if peers.available():
+        assert {"grnboost2", "genie3"} <= set(
+            json.loads((sc / "scores.json").read_text())["methods"]
+        )
     exp = tmp_path / "exp"
     assert (
         main(
@@ -247,6 +255,7 @@ def test_string_time_labels_roundtrip_through_run_and_extract(sim, tmp_path):
         "--time-key",
         "stage",
         "--quiet",
+        "--no-peers",
     ]
     assert main([*score, "--out", str(tmp_path / "s1")]) == 2
     assert main([*score, "--time-order", order, "--out", str(tmp_path / "s2")]) == 0
@@ -350,3 +359,47 @@ def test_perturb_defaults_to_the_bundled_training_data(tmp_path, capsys):
     model.save(tmp_path / "m.pt")
     assert main([*args, "--out", str(tmp_path / "o2"), "--quiet"]) == 2
     assert "differs from the data the model was fitted on" in capsys.readouterr().err
+
+
+def _truth_tsv(sim, tmp_path):
+    ref = tmp_path / "truth.tsv"
+    sim.uns["true_network"][["source", "target", "mode"]].to_csv(
+        ref, sep="\t", index=False, header=False
+    )
+    return ref
+
+
+def test_score_peers_skip_line_and_no_peers(sim_h5ad, sim, tmp_path, capsys, monkeypatch):
+    ref = _truth_tsv(sim, tmp_path)
+    edges = tmp_path / "edges.csv"
+    tn = sim.uns["true_network"]
+    pd.DataFrame({"source": tn["source"], "target": tn["target"], "weight": 1.0}).to_csv(
+        edges, index=False
+    )
+    base = ["score", "--edges", str(edges), "--reference", str(ref), "--input", str(sim_h5ad)]
+    monkeypatch.setattr(peers, "_import_error", lambda: "ModuleNotFoundError: no arboreto")
+    assert main([*base, "--out", str(tmp_path / "a")]) == 0
+    cap = capsys.readouterr()
+    lines = [ln for ln in cap.err.splitlines() if "skipped" in ln]
+    assert len(lines) == 1 and "pip install grn_mnn[peers]" in lines[0]
+    assert "GRNBoost2 and GENIE3" in lines[0] and "pearson" in cap.out
+    assert "grnboost2" not in cap.out
+    monkeypatch.undo()
+    assert main([*base, "--out", str(tmp_path / "b"), "--no-peers", "--quiet"]) == 0
+    assert "skipped" not in capsys.readouterr().err
+    s = json.loads((tmp_path / "b" / "scores.json").read_text())
+    assert set(s["methods"]) == {"input", "random", "pearson", "linear_ode"}
+    assert s["settings"]["peers"]["requested"] == []
+    assert main([*base, "--out", str(tmp_path / "c"), "--peer-trees", "0"]) == 2
+    assert "--peer-trees" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not peers.available(), reason="arboreto not installed")
+def test_run_scores_peers_only_when_asked(sim_h5ad, sim, tmp_path):
+    ref = _truth_tsv(sim, tmp_path)
+    args = run_args(sim_h5ad, tmp_path / "r", "--peers", "grnboost2", "--peer-trees", "10")
+    args[args.index("--reference") + 1] = str(ref)
+    assert main(args) == 0
+    s = json.loads((tmp_path / "r" / "scores.json").read_text())
+    assert "grnboost2" in s["methods"] and "genie3" not in s["methods"]
+    assert s["settings"]["peers"]["options"] == {"grnboost2": {"n_estimators": 10}}

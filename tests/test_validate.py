@@ -1,13 +1,15 @@
 """score(): the scores.json layout, known answers, baselines and edge-file errors."""
 
 import json
+import logging
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from grn_mnn import validate
+from grn_mnn import baselines as bl
+from grn_mnn import peers, validate
 from grn_mnn._io import write_json
 from grn_mnn.errors import InputError, ReferenceNetworkError
 from grn_mnn.reference import load_reference
@@ -27,6 +29,7 @@ REF_TSV = (
 )
 N_CAND = 3 * 9  # sources T1-T3, 10 targets, no self-loops
 N_TRUE = 7
+BASE = ("random", "pearson", "linear_ode")  # no peers: they have their own tests
 
 
 @pytest.fixture
@@ -52,7 +55,9 @@ def data(seed=0):
 
 def test_layout_has_every_key(ref):
     x, t = data()
-    s = validate.score(truth(ref), ref, expression=x, genes=GENES, times=t, n_boot=20, n_random=5)
+    s = validate.score(
+        truth(ref), ref, expression=x, genes=GENES, times=t, n_boot=20, n_random=5, baselines=BASE
+    )
     assert set(s) == {"reference", "methods", "settings"}
     for k in (
         "n_reference_edges",
@@ -136,14 +141,68 @@ def test_missing_edges_and_duplicates_are_counted(ref):
 def test_baselines_need_data_and_random_sits_at_chance(ref):
     s = validate.score(truth(ref), ref, genes=GENES, n_random=200, n_boot=0)
     assert set(s["methods"]) == {"cellmnn", "random"}
-    assert set(s["settings"]["skipped_baselines"]) == {"pearson", "linear_ode"}
+    skipped = s["settings"]["skipped_baselines"]
+    assert set(skipped) == {"pearson", "linear_ode", "grnboost2", "genie3"}
+    assert skipped["genie3"] == "needs expression and genes"
     r = s["methods"]["random"]
     assert r["link"]["auroc"] == pytest.approx(0.5, abs=0.04)
     assert r["link"]["auprc"] == pytest.approx(r["link"]["expected"]["auprc"], rel=0.1)
     assert r["sign"]["accuracy"] == pytest.approx(0.5, abs=0.05)
     x, t = data()
-    s = validate.score(truth(ref), ref, expression=x, genes=GENES, n_random=2, n_boot=0)
+    s = validate.score(
+        truth(ref), ref, expression=x, genes=GENES, n_random=2, n_boot=0, baselines=BASE
+    )
     assert "pearson" in s["methods"] and "linear_ode" in s["settings"]["skipped_baselines"]
+
+
+@pytest.mark.skipif(not peers.available(), reason="arboreto not installed")
+def test_peers_scored_beside_baselines_when_available(ref):
+    x, t = data()
+    fast = {"grnboost2": {"n_estimators": 20}, "genie3": {"n_estimators": 20}}
+    s = validate.score(
+        truth(ref), ref, expression=x, genes=GENES, times=t, n_boot=10, n_random=2,
+        peer_options=fast, seed=1,
+    )  # fmt: skip
+    assert list(s["methods"]) == ["cellmnn", "random", "pearson", "linear_ode", *peers.PEERS]
+    info = s["settings"]["peers"]
+    assert info["scored"] == list(peers.PEERS) and info["skipped"] is None
+    assert info["options"] == fast and set(info["seconds"]) == set(peers.PEERS)
+    src = bl.source_indices(GENES, ["T1", "T2", "T3"])
+    imp = peers.genie3_matrix(x, src, seed=1, n_estimators=20)
+    edges = bl.matrix_to_edges(imp, GENES, src)
+    direct = validate.score(edges, ref, genes=GENES, baselines=(), n_boot=10)["methods"]["cellmnn"]
+    for task in ("sign", "link"):  # the same network as peers.genie3 on the candidate sources
+        assert (
+            s["methods"]["genie3"][task]["accuracy" if task == "sign" else "auroc"]
+            == (direct[task]["accuracy" if task == "sign" else "auroc"])
+        )
+    tab = validate.score_table(s)
+    assert {"grnboost2", "genie3"} <= set(tab.index)
+    assert np.isfinite(tab.loc["grnboost2", "auroc"])
+    only = validate.score(
+        truth(ref), ref, expression=x, genes=GENES, baselines=("grnboost2",), n_boot=0,
+        peer_options=fast,
+    )  # fmt: skip
+    assert set(only["methods"]) == {"cellmnn", "grnboost2"}
+
+
+def test_peers_skipped_in_one_line_when_absent(ref, monkeypatch, caplog):
+    monkeypatch.setattr(peers, "_import_error", lambda: "ModuleNotFoundError: No module 'arboreto'")
+    x, t = data()
+    with caplog.at_level(logging.WARNING, logger="grn_mnn.validate"):
+        s = validate.score(truth(ref), ref, expression=x, genes=GENES, times=t, n_boot=0)
+    assert list(s["methods"]) == ["cellmnn", "random", "pearson", "linear_ode"]
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and "\n" not in lines[0]
+    assert "GRNBoost2 and GENIE3 skipped" in lines[0] and "pip install grn_mnn[peers]" in lines[0]
+    assert s["settings"]["peers"]["skipped"] == lines[0]
+    assert s["settings"]["skipped_baselines"]["genie3"] == lines[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="grn_mnn.validate"):
+        q = validate.score(truth(ref), ref, expression=x, genes=GENES, n_boot=0, quiet=True)
+    assert not caplog.records and q["settings"]["peers"]["skipped"] == lines[0]
+    with pytest.raises(InputError, match="unknown peer"):
+        validate.score(truth(ref), ref, genes=GENES, peer_options={"aracne": {}})
 
 
 def test_per_cell_majority_vote(ref):
@@ -178,7 +237,9 @@ def test_no_overlap_raises(ref):
 
 def test_score_table_and_json_round_trip(ref, tmp_path):
     x, t = data()
-    s = validate.score(truth(ref), ref, expression=x, genes=GENES, times=t, n_boot=20, n_random=3)
+    s = validate.score(
+        truth(ref), ref, expression=x, genes=GENES, times=t, n_boot=20, n_random=3, baselines=BASE
+    )
     per_cell = {"values": np.ones((2, 5)), "active": np.ones((2, 5), bool), "true_sign": np.ones(5)}
     s2 = validate.score(truth(ref), ref, genes=GENES, n_boot=5, n_random=2, per_cell=per_cell)
     tab = validate.score_table(s)

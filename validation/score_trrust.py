@@ -4,15 +4,23 @@ For each data set (human iPSC -> hepatocyte vs TRRUST human; mouse ESC -> primit
 TRRUST mouse) and each seed, run the full pipeline (default settings: nothing here is tuned on
 TRRUST), then tabulate mean and standard deviation over seeds of the sign task (accuracy,
 balanced accuracy) and the link task (AUROC, AUPRC ratio, EPR) for Cell-MNN and the random,
-Pearson and linear-ODE baselines.
+Pearson and linear-ODE baselines, and the peers GRNBoost2 and GENIE3 (arboreto; signed by the
+Pearson sign; sources = the link task's TRRUST TFs in the data; on the expression the pipeline
+scores). The peers do not depend on Cell-MNN's seed, only on their own (``--peer-seeds``,
+default ``--seeds``); GENIE3 (1,000 trees by default) is the slow one: ``--genie3-trees`` and
+``--genie3-seeds`` cut its cost (a method name ``genie3 (N trees)`` marks a non-default N).
 
     python validation/score_trrust.py                       # 3 seeds, both data sets
     python validation/score_trrust.py --seeds 0 --max-epochs 20 --out /tmp/v   # quick look
+    python validation/score_trrust.py --genie3-trees 100 --genie3-seeds 0      # cheaper GENIE3
+    python validation/score_trrust.py --peers-only --peer-seeds 0 --genie3-trees 100  # peers only
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -20,8 +28,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from grn_mnn import datasets, pipeline
+from grn_mnn import datasets, peers, pipeline, pp, validate
 from grn_mnn._io import write_json, write_text
+from grn_mnn.reference import load_reference, restrict
 
 DATASETS = {
     "hepatocyte_camp2017": (datasets.hepatocyte_camp2017, "trrust-human"),
@@ -67,6 +76,32 @@ def records_from(scores: dict, dataset: str, seed: int, seconds: float) -> list[
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def scored_data(name: str, n_pcs: int = pipeline.RUN_N_PCS, seed: int = 0):
+    """(expression, genes, times, candidate source indices) as ``grn-mnn run`` scores them."""
+    loader, ref = DATASETS[name]
+    adata = loader()
+    pp.prepare(adata, "time", n_pcs, seed=seed)
+    genes = list(adata.uns["grn_mnn"]["genes"])
+    cands = validate._Candidates(restrict(load_reference(ref), genes), genes)
+    return pp.get_expression(adata), genes, adata.obs[pp.TIME_COL].to_numpy(), cands.src
+
+
+def peer_records(
+    name: str, peer: str, seed: int, n_pcs: int, options: dict, label: str
+) -> list[dict]:
+    """Score one peer network (signed) on one data set, as ``grn-mnn run`` scores Cell-MNN."""
+    x, genes, times, src = scored_data(name, n_pcs)
+    t0 = time.perf_counter()
+    mat = peers.run_peer(peer, x, src, seed=seed, signed=True, options=options)
+    secs = time.perf_counter() - t0
+    edges = peers.bl.matrix_to_edges(mat, genes, src)
+    scores = validate.score(
+        edges, DATASETS[name][1], genes=genes, method_name=label, baselines=(), seed=seed
+    )
+    return records_from(scores, name, seed, secs)
+
+
 def table(records: list[dict]) -> pd.DataFrame:
     """Mean ± std over seeds per data set and method."""
     df = pd.DataFrame(records)
@@ -93,12 +128,45 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-epochs", type=int, default=None)
     p.add_argument("--out", default=str(Path(__file__).parent / "results"))
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--peers", nargs="*", default=list(peers.PEERS), choices=list(peers.PEERS))
+    p.add_argument("--peer-seeds", nargs="+", type=int, default=None, help="default: --seeds")
+    p.add_argument("--genie3-seeds", nargs="+", type=int, default=None, help="default: peer seeds")
+    p.add_argument("--genie3-trees", type=int, default=peers.GENIE3_KWARGS["n_estimators"])
+    p.add_argument(
+        "--peers-only",
+        action="store_true",
+        help="recompute only the peer rows; keep the other records of --out/score_trrust.json",
+    )
     args = p.parse_args(argv)
+    if args.peers and not peers.available():
+        print(peers.skip_message(args.peers))
+        args.peers = []
+    peer_seeds = args.peer_seeds if args.peer_seeds is not None else args.seeds
+    g3_seeds = args.genie3_seeds if args.genie3_seeds is not None else peer_seeds
+    g3_default = args.genie3_trees == peers.GENIE3_KWARGS["n_estimators"]
+    g3_label = "genie3" if g3_default else f"genie3 ({args.genie3_trees} trees)"
+    plan = {
+        "grnboost2": ("grnboost2", peer_seeds, {}),
+        "genie3": (g3_label, g3_seeds, {"n_estimators": args.genie3_trees}),
+    }
     overrides = {"max_epochs": args.max_epochs} if args.max_epochs else {}
-    records = []
+    out = Path(args.out)
+    meta = {
+        "n_pcs": args.n_pcs,
+        "seeds": args.seeds,
+        "overrides": overrides,
+        "peers": {p: {"label": plan[p][0], "seeds": plan[p][1], **plan[p][2]} for p in args.peers},
+        "peer_signing": "importance x sign(Pearson correlation of source and target)",
+    }
+    records: list[dict] = []
+    if args.peers_only:  # keep Cell-MNN and baseline records, recompute the peers
+        old = json.loads((out / "score_trrust.json").read_text())
+        records = [r for r in old["records"] if not _is_peer(r["method"])]
+        meta.update({k: old[k] for k in ("n_pcs", "seeds", "overrides") if k in old})
+        meta["peers_only_run"] = "Cell-MNN and baseline records kept from the previous run"
     for name in args.datasets:
         loader, ref = DATASETS[name]
-        for seed in args.seeds:
+        for seed in [] if args.peers_only else args.seeds:
             with tempfile.TemporaryDirectory() as tmp:
                 t0 = time.perf_counter()
                 res = pipeline.run(
@@ -114,13 +182,29 @@ def main(argv: list[str] | None = None) -> None:
                 secs = time.perf_counter() - t0
             records += records_from(res.scores, name, seed, secs)
             if not args.quiet:
-                print(f"{name} seed {seed}: {secs:.0f} s")
-    tab = table(records)
-    out = Path(args.out)
-    write_json(
-        out / "score_trrust.json",
-        {"records": records, "n_pcs": args.n_pcs, "seeds": args.seeds, "overrides": overrides},
+                print(f"{name} seed {seed}: {secs:.0f} s", flush=True)
+        for peer in args.peers:
+            label, seeds, options = plan[peer]
+            for seed in seeds:
+                recs = peer_records(name, peer, seed, args.n_pcs, options, label)
+                records += recs
+                print(f"{name} {label} seed {seed}: {recs[0]['seconds']:.0f} s", flush=True)
+                write_results(out, records, meta)  # partial results survive an interruption
+    md = write_results(out, records, meta)
+    print("\n".join(md))
+
+
+def _is_peer(method: str) -> bool:
+    return method.split(" ")[0] in peers.PEERS
+
+
+def write_results(out: Path, records: list[dict], meta: dict) -> list[str]:
+    """Write score_trrust.json and the markdown table (peers after the other methods)."""
+    write_json(out / "score_trrust.json", {"records": records, **meta})
+    order = sorted(
+        range(len(records)), key=lambda i: (records[i]["dataset"], _is_peer(records[i]["method"]))
     )
+    tab = table([records[i] for i in order])
     md = [
         "| data set | method | sign acc | balanced acc | AUROC | AUPRC ratio | EPR | seeds |",
         "|---|---|---|---|---|---|---|---|",
@@ -129,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
         cells = " | ".join(str(r[f"{t}.{m}"]) for t, m in METRICS)
         md.append(f"| {r['dataset']} | {r['method']} | {cells} | {r['n_seeds']} |")
     write_text(out / "score_trrust.md", "\n".join(md) + "\n")
-    print("\n".join(md))
+    return md
 
 
 if __name__ == "__main__":
