@@ -229,6 +229,12 @@ def run(
     n_genes = len(info["genes"])
     top_n = None if n_genes <= ALL_PAIRS_MAX_GENES else TOP_EDGES
     src_spec = default_sources(adata) if isinstance(sources, str) and sources == "auto" else sources
+    src_names = None  # the candidate regulators by name, when restricted (scored on the same)
+    if src_spec is not None and not (isinstance(src_spec, str) and src_spec == "all"):
+        from .extract import resolve_sources
+
+        idx = resolve_sources(info["genes"], src_spec, adata.uns.get("species"))
+        src_names = [str(info["genes"][i]) for i in idx]
     edges = gene_network(model, adata, reading, sources=src_spec, top_n=top_n)
     edges = edges.drop(columns=["n_cells"])
     by_time = gene_network(
@@ -263,6 +269,7 @@ def run(
             reading=reading,
             peers=PEERS if peers is True else tuple(peers or ()),
             peer_options=peer_options,
+            sources=src_names,
         )
     provenance = {
         "version": __version__,
@@ -309,7 +316,10 @@ def run(
     if plots:
         curves = None
         if ref is not None and scores is not None:
-            curves = _pr_curves(adata, edges, ref, expression=not backed)
+            from .validate import _restrict_sources
+
+            scored = ref if src_names is None else _restrict_sources(ref, src_names)
+            curves = _pr_curves(adata, edges, scored, expression=not backed)
         files.update(_plots(out, model, by_time, scores, curves))
 
     # ------------------------------------------------------------------ manifest
@@ -396,6 +406,7 @@ def _score(
     reading: str = DEFAULT_READING,
     peers: Sequence[str] = (),
     peer_options: Mapping[str, Mapping[str, Any]] | None = None,
+    sources: Sequence[str] | None = None,
 ) -> tuple[dict | None, Any]:
     """Score against the loaded reference with baselines; skip (with a message) on no overlap.
 
@@ -422,19 +433,24 @@ def _score(
     else:
         _log(quiet, "--backed: the Pearson and linear-ODE baselines need X in memory; skipped")
         expr, per_cell = None, None
-    scores = validate.score(
-        edges,
-        ref,
-        expression=expr,
-        genes=genes,
-        times=None if expr is None else times,
-        method_name=METHOD_NAME,
-        seed=seed,
-        per_cell=per_cell,
-        baselines=BASELINES + tuple(peers),
-        peer_options={k: v for k, v in (peer_options or {}).items() if k in peers},
-        quiet=True,
-    )
+    try:
+        scores = validate.score(
+            edges,
+            ref,
+            expression=expr,
+            genes=genes,
+            times=None if expr is None else times,
+            method_name=METHOD_NAME,
+            seed=seed,
+            per_cell=per_cell,
+            baselines=BASELINES + tuple(peers),
+            peer_options={k: v for k, v in (peer_options or {}).items() if k in peers},
+            quiet=True,
+            sources=sources,
+        )
+    except ReferenceNetworkError as exc:  # e.g. no reference TF among the sources
+        _log(quiet, f"scoring skipped: {exc}")
+        return None, None
     if not expression:
         skipped = scores["settings"]["skipped_baselines"]
         for name in ("pearson", "linear_ode", "sign_per_cell"):

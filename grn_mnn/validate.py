@@ -46,6 +46,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ import pandas as pd
 from . import baselines as bl
 from . import metrics as mt
 from . import peers as pr
-from .errors import InputError
+from .errors import InputError, ReferenceNetworkError
 from .reference import Reference, load_reference, restrict, symbol_key
 
 __all__ = ["score", "score_edges_file", "score_table", "read_edges"]
@@ -118,6 +119,23 @@ def read_edges(path: str | os.PathLike) -> pd.DataFrame:
     _check_edges(df, f"edge file {path}", line_offset=2)
     df["weight"] = pd.to_numeric(df["weight"])
     return df
+
+
+def _restrict_sources(sub: Reference, sources: Sequence[str]) -> Reference:
+    """The reference edges whose TF is among ``sources`` (case-insensitive)."""
+    keys = {symbol_key(str(g)) for g in sources}
+    keep = sub.edges["tf"].map(lambda t: symbol_key(str(t)) in keys).to_numpy(bool)
+    if not keep.any():
+        raise ReferenceNetworkError(
+            f"none of the {sub.edges['tf'].nunique()} reference TFs in the data is among the "
+            f"{len(keys)} given sources; pass sources that include reference TFs, or none"
+        )
+    report = {
+        **sub.report,
+        "sources_kept_edges": int(keep.sum()),
+        "sources_dropped_edges": int((~keep).sum()),
+    }
+    return replace(sub, edges=sub.edges[keep].reset_index(drop=True), report=report)
 
 
 class _Candidates:
@@ -299,6 +317,7 @@ def score(
     alpha: float = 0.1,
     peer_options: Mapping[str, Mapping[str, Any]] | None = None,
     quiet: bool = False,
+    sources: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Sign and link scores of ``edges`` and of the baselines against ``reference``.
 
@@ -333,6 +352,11 @@ def score(
         ``methods[method_name]['sign_per_cell']``.
     species
         Data species, passed to :func:`~grn_mnn.reference.load_reference`.
+    sources
+        Candidate regulators shared by every method (e.g. a TF list): only reference edges
+        whose TF is among them are scored, so a network restricted to these sources is not
+        charged for the reference TFs it could not name, and the baselines are computed over
+        the same sources. ``None`` (default): every reference TF with an edge in the data.
     alpha
         Relative ridge penalty of the linear-ODE baseline.
     peer_options
@@ -369,6 +393,8 @@ def score(
         genes = list(pd.unique(pd.concat([edges["source"], edges["target"]]).astype(str)))
     x = None if expression is None else bl._check(expression, genes, times)
     sub = restrict(ref, genes)
+    if sources is not None:
+        sub = _restrict_sources(sub, sources)
     cands = _Candidates(sub, genes)
     mat, coverage = cands.matrix(edges)
     methods: dict[str, Any] = {method_name: _method(cands, mat, n_boot, seed, min_edges_per_tf)}
@@ -428,8 +454,10 @@ def score(
             "linear_ode_alpha": alpha,
             "bootstrap": "percentile; resamples reference edges (signed edges for the sign task, "
             "true edges with fixed negatives for the link task); same resamples for every method",
-            "candidates": "sources = reference TFs with an edge in the data, targets = all data "
-            "genes, no self-loops; missing predicted edges get weight 0",
+            "candidates": "sources = reference TFs with an edge in the data"
+            + (" and among the given sources" if sources is not None else "")
+            + ", targets = all data genes, no self-loops; missing predicted edges get weight 0",
+            "sources_given": None if sources is None else len(sources),
             "skipped_baselines": skipped,
             "peers": peer_info,
         },

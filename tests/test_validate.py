@@ -294,3 +294,38 @@ def test_argument_errors(ref):
         validate.score(truth(ref), ref, expression=x)
     with pytest.raises(InputError, match="lacks column"):
         validate.score(truth(ref).drop(columns="weight"), ref)
+
+
+def test_sources_restrict_the_scored_reference_for_every_method(ref):
+    x, t = data()
+    e = truth(ref)
+    # a network that only names T1's edges: without sources it is charged for T2 and T3
+    only_t1 = e[e["source"] == "T1"]
+    full = validate.score(
+        only_t1, ref, expression=x, genes=GENES, times=t, n_boot=0, n_random=2, baselines=BASE
+    )
+    part = validate.score(
+        only_t1,
+        ref,
+        expression=x,
+        genes=GENES,
+        times=t,
+        n_boot=0,
+        n_random=2,
+        baselines=BASE,
+        sources=["t1", "g1"],
+    )
+    assert full["reference"]["n_candidate_sources"] == 3
+    assert part["reference"]["n_candidate_sources"] == 1  # g1 names no reference edge
+    assert part["methods"]["cellmnn"]["sign"]["accuracy"] == 1.0
+    assert full["methods"]["cellmnn"]["sign"]["accuracy"] < 1.0
+    assert part["methods"]["cellmnn"]["link"]["auroc"] == 1.0
+    # the baselines are scored on the same, restricted candidates
+    assert (
+        part["methods"]["pearson"]["link"]["n_true"]
+        == part["methods"]["cellmnn"]["link"]["n_true"]
+        == 3
+    )
+    assert part["settings"]["sources_given"] == 2
+    with pytest.raises(ReferenceNetworkError, match="given sources"):
+        validate.score(e, ref, genes=GENES, n_boot=0, baselines=("random",), sources=["g7"])
