@@ -1,12 +1,16 @@
-"""Score Cell-MNN networks of the bundled time courses against TRRUST, baselines beside them.
+"""Score grn_mnn's networks of the bundled time courses against TRRUST, baselines beside them.
 
 For each data set (human iPSC -> hepatocyte vs TRRUST human; mouse ESC -> primitive endoderm vs
 TRRUST mouse) and each seed, run the full pipeline (default settings: nothing here is tuned on
 TRRUST), then tabulate mean and standard deviation over seeds of the sign task (accuracy,
-balanced accuracy) and the link task (AUROC, AUPRC ratio, EPR) for Cell-MNN and the random,
-Pearson and linear-ODE baselines, and the peers GRNBoost2 and GENIE3 (arboreto; signed by the
-Pearson sign; sources = the link task's TRRUST TFs in the data; on the expression the pipeline
-scores). The peers do not depend on Cell-MNN's seed, only on their own (``--peer-seeds``,
+balanced accuracy) and the link task (AUROC, AUPRC ratio, EPR), with the 95 % bootstrap CI of
+seed 0, for grn_mnn's default network (time-ordered co-expression), its Cell-MNN readings
+(the Jacobian, the previous default, and the flow-timed co-expression, from the same fit), the
+random, Pearson and linear-ODE baselines, and the peers GRNBoost2 and GENIE3 (arboreto; signed
+by the Pearson sign; on the expression the pipeline scores). Every method is scored on the
+same TF-restricted candidates: sources = the bundled TF list (Lambert et al. 2018, independent
+of TRRUST) among the data's genes, reference edges = the TRRUST edges of those TFs. The peers
+do not depend on Cell-MNN's seed, only on their own (``--peer-seeds``,
 default ``--seeds``); GENIE3 (1,000 trees by default) is the slow one: ``--genie3-trees`` and
 ``--genie3-seeds`` cut its cost (a method name ``genie3 (N trees)`` marks a non-default N).
 
@@ -30,11 +34,17 @@ import pandas as pd
 
 from grn_mnn import datasets, peers, pipeline, pp, validate
 from grn_mnn._io import write_json, write_text
+from grn_mnn.extract import resolve_sources
 from grn_mnn.reference import load_reference, restrict
 
 DATASETS = {
     "hepatocyte_camp2017": (datasets.hepatocyte_camp2017, "trrust-human"),
     "mesc_hayashi2018": (datasets.mesc_hayashi2018, "trrust-mouse"),
+}
+#: the Cell-MNN readings scored beside the default, from the same fit
+READINGS_SCORED = {
+    "jacobian": "grn_mnn jacobian (previous default)",
+    "flow-lagged": "grn_mnn flow-lagged",
 }
 METRICS = [
     ("sign", "accuracy"),
@@ -46,10 +56,10 @@ METRICS = [
 
 
 def records_from(scores: dict, dataset: str, seed: int, seconds: float) -> list[dict]:
-    """One flat record per method of a scores.json dict."""
+    """One flat record per method of a scores.json dict (with the bootstrap CIs)."""
     out = []
     for method, block in scores["methods"].items():
-        rec = {
+        rec: dict = {
             "dataset": dataset,
             "seed": seed,
             "method": method,
@@ -59,14 +69,15 @@ def records_from(scores: dict, dataset: str, seed: int, seconds: float) -> list[
         }
         for task, metric in METRICS:
             rec[f"{task}.{metric}"] = block[task].get(metric)
+            rec[f"{task}.{metric}_ci"] = (block[task].get("ci") or {}).get(metric)
         out.append(rec)
-        if method == "cellmnn" and "sign_per_cell" in block:
+        if "sign_per_cell" in block:
             pc = block["sign_per_cell"]
             out.append(
                 {
                     "dataset": dataset,
                     "seed": seed,
-                    "method": "cellmnn (per-cell vote)",
+                    "method": f"{method} (per-cell vote)",
                     "seconds": seconds,
                     "n_sign_edges": pc.get("n_edges"),
                     "sign.accuracy": pc.get("accuracy"),
@@ -83,21 +94,57 @@ def scored_data(name: str, n_pcs: int = pipeline.RUN_N_PCS, seed: int = 0):
     adata = loader()
     pp.prepare(adata, "time", n_pcs, seed=seed)
     genes = list(adata.uns["grn_mnn"]["genes"])
-    cands = validate._Candidates(restrict(load_reference(ref), genes), genes)
-    return pp.get_expression(adata), genes, adata.obs[pp.TIME_COL].to_numpy(), cands.src
+    tfs = tf_sources(adata)
+    sub = validate._restrict_sources(restrict(load_reference(ref), genes), tfs)
+    cands = validate._Candidates(sub, genes)
+    return pp.get_expression(adata), genes, adata.obs[pp.TIME_COL].to_numpy(), cands.src, tfs
+
+
+def tf_sources(adata) -> list[str]:
+    """The candidate regulators ``grn-mnn run`` uses: the bundled TF list among the genes."""
+    genes = list(adata.uns["grn_mnn"]["genes"])
+    return [genes[i] for i in resolve_sources(genes, "tf", adata.uns["species"])]
+
+
+def reading_records(res, adata, name: str, seed: int) -> list[dict]:
+    """The Cell-MNN readings of the run's fitted model, scored as the run scores its network."""
+    out = []
+    for reading, label in READINGS_SCORED.items():
+        t0 = time.perf_counter()
+        edges = pipeline.gene_network(res.model, adata, reading, sources="tf")
+        secs = time.perf_counter() - t0
+        scores = validate.score(
+            edges,
+            DATASETS[name][1],
+            expression=None,
+            genes=list(adata.uns["grn_mnn"]["genes"]),
+            method_name=label,
+            baselines=(),
+            seed=seed,
+            sources=tf_sources(adata),
+            quiet=True,
+        )
+        out += records_from(scores, name, seed, secs)
+    return out
 
 
 def peer_records(
     name: str, peer: str, seed: int, n_pcs: int, options: dict, label: str
 ) -> list[dict]:
     """Score one peer network (signed) on one data set, as ``grn-mnn run`` scores Cell-MNN."""
-    x, genes, times, src = scored_data(name, n_pcs)
+    x, genes, times, src, tfs = scored_data(name, n_pcs)
     t0 = time.perf_counter()
     mat = peers.run_peer(peer, x, src, seed=seed, signed=True, options=options)
     secs = time.perf_counter() - t0
     edges = peers.bl.matrix_to_edges(mat, genes, src)
     scores = validate.score(
-        edges, DATASETS[name][1], genes=genes, method_name=label, baselines=(), seed=seed
+        edges,
+        DATASETS[name][1],
+        genes=genes,
+        method_name=label,
+        baselines=(),
+        seed=seed,
+        sources=tfs,
     )
     return records_from(scores, name, seed, secs)
 
@@ -114,8 +161,21 @@ def table(records: list[dict]) -> pd.DataFrame:
             f"{m:.3f} ± {s:.3f}" if np.isfinite(m) else "–"
             for m, s in zip(mean[c], std[c].fillna(0), strict=True)
         ]
+    first = df.sort_values("seed").groupby(["dataset", "method"], sort=False).first()
+    for c in ("sign.accuracy", "link.auprc_ratio"):
+        if f"{c}_ci" in first:
+            out[c] = [
+                f"{v} {_ci(ci)}"
+                for v, ci in zip(out[c], first[f"{c}_ci"].reindex(out.index), strict=True)
+            ]
     out["n_seeds"] = g.size()
     return out.reset_index()
+
+
+def _ci(ci) -> str:
+    if not isinstance(ci, list | tuple) or len(ci) != 2 or ci[0] is None:
+        return ""
+    return f"[{ci[0]:.3f}, {ci[1]:.3f}]"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -169,8 +229,9 @@ def main(argv: list[str] | None = None) -> None:
         for seed in [] if args.peers_only else args.seeds:
             with tempfile.TemporaryDirectory() as tmp:
                 t0 = time.perf_counter()
+                adata = loader()
                 res = pipeline.run(
-                    loader(),
+                    adata,
                     out=tmp,
                     reference=ref,
                     n_pcs=args.n_pcs,
@@ -181,6 +242,8 @@ def main(argv: list[str] | None = None) -> None:
                 )
                 secs = time.perf_counter() - t0
             records += records_from(res.scores, name, seed, secs)
+            records += reading_records(res, adata, name, seed)
+            write_results(out, records, meta)
             if not args.quiet:
                 print(f"{name} seed {seed}: {secs:.0f} s", flush=True)
         for peer in args.peers:
