@@ -91,3 +91,115 @@ METHODS = {
     "grn_mnn_jacobian": _run_reading("jacobian"),
     "grn_mnn_flow_lagged": _run_reading("flow-lagged"),
 }
+
+
+# ----------------------------------------------------------------------------- explored, dropped
+def _center_by_time(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    out = x.copy()
+    for v in np.unique(t):
+        out[t == v] -= out[t == v].mean(axis=0)
+    return out
+
+
+def _ridge(x: np.ndarray, src: np.ndarray, alpha: float) -> np.ndarray:
+    """(genes x sources) ridge coefficients of each z-scored gene on the other sources."""
+    z = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-9)
+    out = np.zeros((x.shape[1], len(src)))
+    for g in range(x.shape[1]):
+        cols = np.flatnonzero(src != g)
+        a = z[:, src[cols]]
+        out[g, cols] = np.linalg.solve(a.T @ a + alpha * len(z) * np.eye(len(cols)), a.T @ z[:, g])
+    return out
+
+
+def pearson_within_time(adata: AnnData, sources: list[str] | None, seed: int) -> pd.DataFrame:
+    """Pearson correlation of the log expression after removing each time point's mean."""
+    ad = _prepared(adata, seed)
+    x = _center_by_time(pp.get_expression(ad), ad.obs[pp.TIME_COL].to_numpy())
+    src = source_indices(list(ad.uns["grn_mnn"]["genes"]), sources)
+    return _table(pearson_matrix(x, src), ad, src)
+
+
+def ridge_log(adata: AnnData, sources: list[str] | None, seed: int) -> pd.DataFrame:
+    """Ridge regression (alpha 1) of each gene on the candidate regulators, log scale."""
+    ad = _prepared(adata, seed)
+    src = source_indices(list(ad.uns["grn_mnn"]["genes"]), sources)
+    return _table(_ridge(pp.get_expression(ad), src, 1.0), ad, src)
+
+
+def knn_smoothed_pearson(adata: AnnData, sources: list[str] | None, seed: int) -> pd.DataFrame:
+    """Pearson correlation after averaging each cell with its 10 nearest cells in run's PCs."""
+    from sklearn.neighbors import NearestNeighbors
+
+    ad = _prepared(adata, seed)
+    z = np.asarray(ad.obsm[pp.LATENT_KEY])
+    idx = NearestNeighbors(n_neighbors=10).fit(z).kneighbors(z, return_distance=False)
+    x = pp.get_expression(ad)[idx].mean(axis=1)
+    src = source_indices(list(ad.uns["grn_mnn"]["genes"]), sources)
+    return _table(pearson_matrix(x, src), ad, src)
+
+
+def latent_pearson(adata: AnnData, sources: list[str] | None, seed: int) -> pd.DataFrame:
+    """ORACLE: Pearson correlation of the simulated noise-free concentrations (no counts)."""
+    ad = _prepared(adata, seed)
+    x = np.asarray(adata.layers["latent"], dtype=float)
+    src = source_indices(list(ad.uns["grn_mnn"]["genes"]), sources)
+    return _table(pearson_matrix(x, src), ad, src)
+
+
+def _trained(readout_fn: Any) -> Any:
+    """A reading of run's default Cell-MNN fit (trained here, as run trains it)."""
+
+    def method(adata: AnnData, sources: list[str] | None, seed: int) -> pd.DataFrame:
+        with tempfile.TemporaryDirectory() as tmp:
+            ad = adata.copy()
+            res = pipeline.run(
+                ad, out=tmp, reference="none", plots=False, quiet=True, overwrite=True, seed=seed
+            )
+        src = source_indices(list(ad.uns["grn_mnn"]["genes"]), sources)
+        return _table(readout_fn(res.model, ad, src), ad, src)
+
+    method.__doc__ = readout_fn.__doc__
+    return method
+
+
+def _jacobian_standardised(model: Any, ad: AnnData, src: np.ndarray) -> np.ndarray:
+    """Mean Jacobian J[t, s] * sd_s / sd_t (standardised effects)."""
+    from grn_mnn.extract import gene_factors
+
+    z, t = np.asarray(ad.obsm[pp.LATENT_KEY]), ad.obs[pp.TIME_COL].to_numpy()
+    u, v = gene_factors(ad.uns["grn_mnn"])
+    j = u @ model.operators(z, t).mean(axis=0) @ v[:, src]
+    sd = pp.get_expression(ad).std(axis=0) + 1e-9
+    return j * sd[src][None, :] / sd[:, None]
+
+
+def _velocity_ridge(model: Any, ad: AnnData, src: np.ndarray) -> np.ndarray:
+    """Ridge (alpha 0.01) of each gene's Cell-MNN velocity U A z on the regulators and itself."""
+    from grn_mnn.extract import gene_factors
+
+    z, t = np.asarray(ad.obsm[pp.LATENT_KEY]), ad.obs[pp.TIME_COL].to_numpy()
+    u, _ = gene_factors(ad.uns["grn_mnn"])
+    vel = np.einsum("cij,cj->ci", model.operators(z, t), z) @ u.T
+    x = pp.get_expression(ad)
+    zx = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-9)
+    out = np.zeros((x.shape[1], len(src)))
+    for g in range(x.shape[1]):
+        cols = np.flatnonzero(src != g)
+        a = np.column_stack([zx[:, src[cols]], zx[:, g]])
+        y = vel[:, g] / (vel[:, g].std() + 1e-12)
+        coef = np.linalg.solve(a.T @ a + 0.01 * len(y) * np.eye(a.shape[1]), a.T @ y)
+        out[g, cols] = coef[:-1]
+    return out
+
+
+METHODS.update(
+    {
+        "pearson_within_time": pearson_within_time,
+        "ridge_log": ridge_log,
+        "knn_smoothed_pearson": knn_smoothed_pearson,
+        "latent_pearson_oracle": latent_pearson,
+        "grn_mnn_jacobian_std": _trained(_jacobian_standardised),
+        "grn_mnn_velocity_ridge": _trained(_velocity_ridge),
+    }
+)
