@@ -108,7 +108,7 @@ def test_unavailable_message(monkeypatch):
         peers.genie3_matrix(np.ones((5, 3)), np.array([0]))
 
 
-def test_grn_mnn_imports_and_scores_without_arboreto():
+def test_grn_mnn_imports_without_arboreto():
     code = (
         "import sys; sys.modules['arboreto'] = None\n"  # import arboreto -> ImportError
         "from grn_mnn import peers, validate\n"
