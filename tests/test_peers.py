@@ -1,5 +1,8 @@
 """GRNBoost2 / GENIE3 peers: candidate edges, Pearson signing, determinism, optional import."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -8,7 +11,7 @@ from grn_mnn import peers
 from grn_mnn.errors import InputError
 from grn_mnn.simulate import simulate
 
-pytestmark = pytest.mark.skipif(not peers.available(), reason="arboreto not installed")
+needs_arboreto = pytest.mark.skipif(not peers.available(), reason="arboreto not installed")
 FAST = {"n_estimators": 20}
 PEERS = {"grnboost2": peers.grnboost2, "genie3": peers.genie3}
 
@@ -22,6 +25,7 @@ def sim():
     return x, list(ad.var_names), ad.obs["time"].to_numpy()
 
 
+@needs_arboreto
 @pytest.mark.parametrize("name", list(PEERS))
 def test_candidate_edges_and_signing(sim, name):
     x, genes, t = sim
@@ -43,6 +47,7 @@ def test_candidate_edges_and_signing(sim, name):
     assert (signed["weight"] < 0).any() and (signed["weight"] > 0).any()
 
 
+@needs_arboreto
 @pytest.mark.parametrize("name", list(PEERS))
 def test_seeded_and_deterministic(sim, name):
     x, genes, _ = sim
@@ -54,6 +59,7 @@ def test_seeded_and_deterministic(sim, name):
     assert not np.array_equal(a["weight"], c["weight"])
 
 
+@needs_arboreto
 def test_genie3_defaults_and_overrides(sim):
     x, genes, _ = sim
     assert peers.GENIE3_KWARGS["n_estimators"] == 1000
@@ -69,6 +75,7 @@ def test_genie3_defaults_and_overrides(sim):
         peers.genie3_matrix(x, src, n_estimators=0)
 
 
+@needs_arboreto
 def test_single_source_and_target_subset(sim):
     x, genes, _ = sim
     src = np.array([0])
@@ -80,6 +87,7 @@ def test_single_source_and_target_subset(sim):
     assert (part[[5, 6]] > 0).all() and (np.delete(part, [5, 6], axis=0) == 0).all()
 
 
+@needs_arboreto
 def test_bad_input_and_unknown_peer(sim):
     x, genes, _ = sim
     with pytest.raises(InputError, match="not among the genes"):
@@ -98,3 +106,15 @@ def test_unavailable_message(monkeypatch):
     assert "pip install grn_mnn[peers]" in msg and "no arboreto" in msg
     with pytest.raises(InputError, match="pip install"):
         peers.genie3_matrix(np.ones((5, 3)), np.array([0]))
+
+
+def test_grn_mnn_imports_without_arboreto():
+    code = (
+        "import sys; sys.modules['arboreto'] = None\n"  # import arboreto -> ImportError
+        "from grn_mnn import peers, validate\n"
+        "assert not peers.available() and 'arboreto' in peers.unavailable_reason()\n"
+        "print(peers.skip_message())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "pip install grn_mnn[peers]" in out.stdout
