@@ -19,7 +19,8 @@ Families (:data:`FAMILIES`):
     earlier genes with probability proportional to (out-degree + 1), so the out-degree is
     heavy-tailed (a few hubs) and the network is acyclic; input on the first gene.
 ``cascade``
-    A linear chain ``G1 -> G2 -> ... -> G8`` (two repressing links); input on ``G1``.
+    A linear chain ``G1 -> G2 -> ... -> G8`` (``G4 -| G5`` and ``G7 -| G8`` repress); input
+    on ``G1``.
 ``toggle``
     A toggle switch: ``A`` and ``B`` repress each other, both primed by a progenitor ``P``,
     each with its own targets; branching fate: lineage ``A`` drives ``P`` and ``A``,
@@ -136,8 +137,8 @@ def scale_free_network(
 
 
 def cascade_network(n_genes: int = 8, repressed: Sequence[int] = (3, 6)) -> pd.DataFrame:
-    """Linear chain ``G1 -> G2 -> ... -> Gn``; links into the genes ``repressed`` (1-based
-    position of the target minus one) are repressions."""
+    """Linear chain ``G1 -> G2 -> ... -> Gn``; link ``i`` (0-based, ``G(i+1) -> G(i+2)``) is a
+    repression when ``i`` is in ``repressed`` (default: ``G4 -| G5`` and ``G7 -| G8``)."""
     names = [f"G{i + 1}" for i in range(n_genes)]
     return _edges(
         [(names[i], names[i + 1], -1 if i in set(repressed) else 1) for i in range(n_genes - 1)]
