@@ -339,6 +339,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(Path(__file__).parent / "results"))
     p.add_argument("--name", default="grn_benchmark")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument(
+        "--merge",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help="add the records of another run (repeatable; a record already present wins)",
+    )
+    p.add_argument(
+        "--rename",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="rename a method in the --merge records (e.g. a previous default)",
+    )
     args = p.parse_args(argv)
     try:
         reg = registry(args.methods_from)
@@ -373,6 +387,14 @@ def main(argv: list[str] | None = None) -> int:
     records = load_records(json_path)
     done = {(r["case"], r["seed"], r["method"]) for r in records if "error" not in r}
     records = [r for r in records if "error" not in r]  # errors are retried
+    renames = dict(r.split("=", 1) for r in args.rename)
+    for path in args.merge:
+        for r in load_records(Path(path)):
+            r = {**r, "method": renames.get(r["method"], r["method"])}
+            key = (r["case"], r["seed"], r["method"])
+            if "error" not in r and key not in done:
+                records.append(r)
+                done.add(key)
     units = []
     for s in seeds:  # seed-major: a partial run already covers every case
         for c in cases:
