@@ -31,6 +31,7 @@ lint: install
 
 validate: install
 	$(BIN)/python validation/score_trrust.py
+	$(BIN)/python validation/grn_benchmark.py
 	$(BIN)/python validation/interpolation.py
 
 bench: install

@@ -343,15 +343,9 @@ def main(argv: list[str] | None = None) -> int:
         "--merge",
         action="append",
         default=[],
-        metavar="JSON",
-        help="add the records of another run (repeatable; a record already present wins)",
-    )
-    p.add_argument(
-        "--rename",
-        action="append",
-        default=[],
-        metavar="OLD=NEW",
-        help="rename a method in the --merge records (e.g. a previous default)",
+        metavar="JSON[:OLD=NEW,...]",
+        help="add the records of another run (repeatable; a record already present wins), "
+        "renaming methods of that file (e.g. a previous default: run.json:grn_mnn=grn_mnn_old)",
     )
     args = p.parse_args(argv)
     try:
@@ -387,8 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     records = load_records(json_path)
     done = {(r["case"], r["seed"], r["method"]) for r in records if "error" not in r}
     records = [r for r in records if "error" not in r]  # errors are retried
-    renames = dict(r.split("=", 1) for r in args.rename)
-    for path in args.merge:
+    for spec in args.merge:
+        path, _, pairs = spec.partition(":")
+        renames = dict(p.split("=", 1) for p in pairs.split(",") if "=" in p)
         for r in load_records(Path(path)):
             r = {**r, "method": renames.get(r["method"], r["method"])}
             key = (r["case"], r["seed"], r["method"])
