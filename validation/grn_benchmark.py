@@ -43,7 +43,7 @@ from grn_mnn.errors import ConfigError
 
 Method = Callable[[AnnData, list[str] | None, int], pd.DataFrame]
 TABLE_METRICS = ("auroc", "auprc_ratio", "epr", "signed_epr", "sign_accuracy")
-DEFAULT_METHODS = ("random", "pearson", "linear_ode", "grnboost2", "genie3", "grn_mnn")
+DEFAULT_METHODS = ("random", "pearson", "linear_ode", "grnboost2", "genie3_t100", "grn_mnn")
 QUICK_METHODS = ("random", "pearson", "linear_ode")
 
 
