@@ -354,6 +354,29 @@ def run(
     )
 
 
+def run_edges(adata: AnnData, *, seed: int = 0, **kwargs: Any) -> pd.DataFrame:
+    """``source, target, weight`` of the network :func:`run` writes for ``adata`` (a copy).
+
+    The run goes to a temporary folder with no reference and no plots; ``kwargs`` are
+    :func:`run`'s (``reading``, ``sources``, configuration overrides, ...). Benchmarks use it
+    to score exactly what ``grn-mnn run`` writes.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        res = run(
+            adata.copy(),
+            out=tmp,
+            reference="none",
+            plots=False,
+            quiet=True,
+            overwrite=True,
+            seed=seed,
+            **kwargs,
+        )
+    return res.edges[["source", "target", "weight"]]
+
+
 def default_sources(adata: AnnData) -> str | None:
     """``"tf"`` (the bundled TF list) for human or mouse data, else ``None`` (every gene)."""
     return "tf" if adata.uns.get("species") in ("human", "mouse") else None

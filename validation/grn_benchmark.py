@@ -25,7 +25,6 @@ import importlib
 import importlib.util
 import json
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -133,18 +132,7 @@ def grn_mnn_method(adata: AnnData, sources: list[str] | None, seed: int) -> pd.D
         src = pipeline.default_sources(ad) if sources is None else sources
         net = pipeline.gene_network(None, ad, DEFAULT_READING, sources=src)
         return net[["source", "target", "weight"]]
-    with tempfile.TemporaryDirectory() as tmp:
-        res = pipeline.run(
-            adata.copy(),
-            out=tmp,
-            reference="none",
-            plots=False,
-            quiet=True,
-            overwrite=True,
-            seed=seed,
-            sources=sources,
-        )
-    return res.edges[["source", "target", "weight"]]
+    return pipeline.run_edges(adata, seed=seed, sources=sources)
 
 
 METHODS: dict[str, Method] = {

@@ -64,19 +64,7 @@ def _lagged_temperature(temperature: float) -> Any:
 
 def _run_reading(reading: str) -> Any:
     def method(adata: AnnData, sources: list[str] | None, seed: int) -> pd.DataFrame:
-        with tempfile.TemporaryDirectory() as tmp:
-            res = pipeline.run(
-                adata.copy(),
-                out=tmp,
-                reference="none",
-                plots=False,
-                quiet=True,
-                overwrite=True,
-                seed=seed,
-                reading=reading,
-                sources=sources,
-            )
-        return res.edges[["source", "target", "weight"]]
+        return pipeline.run_edges(adata, seed=seed, reading=reading, sources=sources)
 
     method.__doc__ = f"grn-mnn run with --reading {reading} (trains the default Cell-MNN)."
     return method
