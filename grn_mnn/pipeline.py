@@ -218,6 +218,14 @@ def run(
             seed=seed,
         )
     info = adata.uns["grn_mnn"]
+    # the candidate regulators are resolved before training: a bad list stops the run here
+    src_spec = default_sources(adata) if isinstance(sources, str) and sources == "auto" else sources
+    src_names = None  # the candidate regulators by name, when restricted (scored on the same)
+    if src_spec is not None and not (isinstance(src_spec, str) and src_spec == "all"):
+        from .extract import resolve_sources
+
+        idx = resolve_sources(info["genes"], src_spec, adata.uns.get("species"))
+        src_names = [str(info["genes"][i]) for i in idx]
     model = CellMNN(adata, cfg)
     model.metadata.update({"input": src, "input_sha256": checksum, "seed": seed})
     stage(f"training Cell-MNN ({cfg.max_epochs} epochs at most, early stopping)")
@@ -228,13 +236,6 @@ def run(
     stage("extracting gene networks (all cells and per time point)")
     n_genes = len(info["genes"])
     top_n = None if n_genes <= ALL_PAIRS_MAX_GENES else TOP_EDGES
-    src_spec = default_sources(adata) if isinstance(sources, str) and sources == "auto" else sources
-    src_names = None  # the candidate regulators by name, when restricted (scored on the same)
-    if src_spec is not None and not (isinstance(src_spec, str) and src_spec == "all"):
-        from .extract import resolve_sources
-
-        idx = resolve_sources(info["genes"], src_spec, adata.uns.get("species"))
-        src_names = [str(info["genes"][i]) for i in idx]
     edges = gene_network(model, adata, reading, sources=src_spec, top_n=top_n)
     edges = edges.drop(columns=["n_cells"])
     by_time = gene_network(

@@ -162,3 +162,35 @@ def test_default_network_is_gene_network_without_a_model(sim, tmp_path):
         pipeline.gene_network(None, prepared, "jacobian")
     with pytest.raises(ConfigError, match="reading must be one of"):
         pipeline.run(sim.copy(), out=tmp_path / "x", reading="magic", quiet=True)
+
+
+def test_sources_resolved_before_training(sim, tmp_path, monkeypatch):
+    import grn_mnn.model
+    from grn_mnn.errors import InputError
+
+    monkeypatch.setattr(grn_mnn.model, "fit", lambda *a, **k: pytest.fail("training started"))
+    with pytest.raises(InputError, match="species"):  # simulated data: no bundled TF list
+        pipeline.run(sim, out=tmp_path / "a", sources="tf", quiet=True, **FAST)
+    with pytest.raises(InputError, match="not among the data's genes|none of the"):
+        pipeline.run(sim, out=tmp_path / "b", sources=["NOPE1", "NOPE2"], quiet=True, **FAST)
+    assert not (tmp_path / "a" / "model.pt").exists()
+
+
+def test_run_restricts_sources_and_scores_on_them(sim, tmp_path):
+    ref = tmp_path / "truth.tsv"
+    sim.uns["true_network"][["source", "target", "mode"]].to_csv(
+        ref, sep="\t", index=False, header=False
+    )
+    res = pipeline.run(
+        sim,
+        out=tmp_path / "r",
+        reference=str(ref),
+        sources=["TF1", "TF2"],
+        n_pcs=3,
+        quiet=True,
+        plots=False,
+        **FAST,
+    )
+    assert set(res.edges["source"]) == {"TF1", "TF2"}
+    assert res.scores["reference"]["n_candidate_sources"] == 2
+    assert res.scores["settings"]["sources_given"] == 2
