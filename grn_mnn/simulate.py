@@ -210,13 +210,7 @@ def simulate(
     else:
         X = np.log1p(out).astype(np.float32)
     var = pd.DataFrame({"regulator": [i < n_reg for i in range(n_genes)]}, index=genes)
-    adata = AnnData(X=X, obs=obs, var=var)
-    adata.layers["latent"] = out.astype(np.float32)
-    adata.uns["true_network"] = net
-    adata.uns["time_unit"] = "hours"
-    adata.uns["species"] = "simulated"
-    adata.uns["dataset"] = "simulate"
-    adata.uns["simulation"] = {
+    settings = {
         "seed": seed,
         "n_regulators": n_reg,
         "edges_per_target": k,
@@ -231,6 +225,27 @@ def simulate(
         "input_max": INPUT_MAX,
         "clamp": {str(k): float(v) for k, v in (clamp or {}).items()},
     }
+    adata = _snapshot_anndata(X, obs, var, out, net, "simulate", settings)
+    return adata
+
+
+def _snapshot_anndata(
+    x: np.ndarray,
+    obs: pd.DataFrame,
+    var: pd.DataFrame,
+    latent: np.ndarray,
+    net: pd.DataFrame,
+    dataset: str,
+    settings: dict,
+) -> AnnData:
+    """The AnnData of a simulated time course with its truth and settings (shared layout)."""
+    adata = AnnData(X=x, obs=obs, var=var)
+    adata.layers["latent"] = latent.astype(np.float32)
+    adata.uns["true_network"] = net
+    adata.uns["time_unit"] = "hours"
+    adata.uns["species"] = "simulated"
+    adata.uns["dataset"] = dataset
+    adata.uns["simulation"] = settings
     return adata
 
 
@@ -452,13 +467,7 @@ def simulate_network(
         },
         index=genes,
     )
-    adata = AnnData(X=X, obs=obs, var=var)
-    adata.layers["latent"] = out.astype(np.float32)
-    adata.uns["true_network"] = net
-    adata.uns["time_unit"] = "hours"
-    adata.uns["species"] = "simulated"
-    adata.uns["dataset"] = "simulate_network"
-    adata.uns["simulation"] = {
+    settings = {
         "seed": seed,
         "noise": noise,
         "counts": bool(counts),
@@ -474,6 +483,7 @@ def simulate_network(
         "start": start,
         "input_max": input_max,
     }
+    adata = _snapshot_anndata(X, obs, var, out, net, "simulate_network", settings)
     return adata
 
 
