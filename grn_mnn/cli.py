@@ -328,6 +328,13 @@ def _perturb_parser(sub: Any, common: Any) -> None:
     q.add_argument("--one-off", action="store_true", help="perturb at the start only")
     q.add_argument("--mapping", default="project", choices=["project", "hold"])
     q.add_argument("--propagation", default="linear", choices=["linear", "flow"])
+    q.add_argument(
+        "--response",
+        default="stable",
+        choices=["stable", "raw"],
+        help="linear propagation: growing modes of the operators clipped (stable, default) or "
+        "as fitted (raw)",
+    )
     q.add_argument("--groupby", default=None, help="obs column for the fate shift")
     q.add_argument("--basis", default="pca", help="'pca' or an obsm key such as X_umap")
     q.add_argument("--out", required=True)
@@ -382,6 +389,7 @@ def _cmd_perturb(ns: argparse.Namespace) -> None:
         step=ns.step,
         mapping=ns.mapping,
         propagation=ns.propagation,
+        response=ns.response,
         groupby=ns.groupby,
         basis=ns.basis,
         time_key=ns.time_key,

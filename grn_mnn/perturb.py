@@ -342,6 +342,7 @@ def perturb(
     step: float | None = None,
     mapping: Literal["project", "hold"] = "project",
     propagation: Literal["linear", "flow"] = "linear",
+    response: Literal["stable", "raw"] = "stable",
     groupby: str | None = None,
     basis: str = "pca",
     time_key: str | None = None,
@@ -368,6 +369,14 @@ def perturb(
         over time points (so that there is expression to knock out).
     sustained
         Re-apply the perturbation after every grid step (default) or only at the start.
+    response
+        With ``propagation="linear"``: ``"stable"`` (default) evaluates both arms under the
+        operators with the real parts of their eigenvalues clipped at 0
+        (:func:`stable_propagator`): the unperturbed cells by the closed form from the start,
+        the shift by the local operators, so directions the loss never constrained cannot
+        grow without bound; ``"raw"`` uses ``expm(A h)`` as fitted. Chosen on simulated
+        knockouts (``validation/perturbation.py``): sign agreement on direct targets 0.79 /
+        0.92 (dense / sparse) against 0.51 / 0.57 raw, whose shifts grew to 1e36-1e101.
     step
         Grid step in the data's time unit (default: the smallest gap between time points / 4).
     mapping
@@ -452,8 +461,16 @@ def perturb(
     grid = _grid(times, step)
     on_grid = [int(np.argmin(np.abs(grid - t))) for t in times]
     bar = tqdm(total=len(grid) - 1, desc="propagating", disable=not progress, leave=False)
-    run = _linear if propagation == "linear" else _flow
-    zc_grid, zp_grid = run(model, z0, shift0, grid, sustained, mp, idx, target_of, mapping, bar)
+    if response not in ("stable", "raw"):
+        raise ConfigError(f"response must be 'stable' or 'raw', got {response!r}")
+    if propagation == "linear":
+        zc_grid, zp_grid = _linear(
+            model, z0, shift0, grid, sustained, mp, idx, target_of, mapping, bar, response
+        )
+    else:
+        zc_grid, zp_grid = _flow(
+            model, z0, shift0, grid, sustained, mp, idx, target_of, mapping, bar
+        )
     bar.close()
     bad = ~np.isfinite(zp_grid).all(axis=(1, 2)) | ~np.isfinite(zc_grid).all(axis=(1, 2))
     if bad.any():
@@ -483,6 +500,7 @@ def perturb(
         "sustained": bool(sustained),
         "mapping": mapping,
         "propagation": propagation,
+        "response": response,
         "basis": basis,
         "groupby": groupby,
         "n_cells": n,
@@ -510,20 +528,55 @@ def _flow(model, z0, shift0, grid, sustained, mp, idx, target_of, mapping, bar):
     return np.stack(out_c), np.stack(out_p)
 
 
-def _linear(model, z0, shift0, grid, sustained, mp, idx, target_of, mapping, bar):
+def stable_propagator(a: np.ndarray) -> np.ndarray:
+    """``expm`` of each operator in ``a`` (..., d, d) with its eigenvalues' real parts clipped at 0.
+
+    ``V diag(exp(min(Re l, 0) + i Im l)) V^-1``: decaying and rotating modes as fitted, growing
+    modes held at their size. Where the eigenvectors are too ill-conditioned for a finite
+    result, the whole spectrum is shifted instead: ``expm(a) * exp(-max(0, max Re l))``.
+    """
+    import torch
+
+    a = np.asarray(a, dtype=np.float64)
+    lam, v = np.linalg.eig(a)
+    clipped = np.minimum(lam.real, 0.0) + 1j * lam.imag
+    with np.errstate(all="ignore"):
+        out = (v @ (np.exp(clipped)[..., :, None] * np.linalg.inv(v))).real
+    bad = ~np.isfinite(out).all(axis=(-2, -1))
+    if bad.any():
+        grow = np.maximum(lam.real.max(axis=-1), 0.0)[bad]
+        raw = torch.linalg.matrix_exp(torch.from_numpy(a[bad])).numpy()
+        out[bad] = raw * np.exp(-grow)[:, None, None]
+    return out
+
+
+def _linear(model, z0, shift0, grid, sustained, mp, idx, target_of, mapping, bar, response):
     """Unperturbed cells by the model's closed form from the start, ``z(t) = expm(A(z0, t0)
     (t - t0)) z0`` (as trained, never chained); the shift carried along that path by the local
     operators, ``dz(t + h) = expm(A(z(t), t) h) dz(t)`` (the model's linear response)."""
     import torch
 
     t0 = grid[0]
-    zc = np.stack([z0] + [model.predict(z0, t0, t) for t in grid[1:]])
     scale = float(model.module.time_scale)
+    if response == "stable":  # both arms under the same stabilised operators
+        a0 = model.operators(z0, t0)
+        zc = np.stack(
+            [z0]
+            + [
+                np.einsum("nij,nj->ni", stable_propagator(a0 * ((t - t0) / scale)), z0)
+                for t in grid[1:]
+            ]
+        )
+    else:
+        zc = np.stack([z0] + [model.predict(z0, t0, t) for t in grid[1:]])
     dz = shift0.copy()
     out_p = [z0 + dz]
     for k in range(len(grid) - 1):
         a = model.operators(zc[k], grid[k]) * ((grid[k + 1] - grid[k]) / scale)
-        prop = torch.linalg.matrix_exp(torch.from_numpy(a)).numpy()
+        if response == "stable":
+            prop = stable_propagator(a)
+        else:
+            prop = torch.linalg.matrix_exp(torch.from_numpy(a)).numpy()
         dz = np.einsum("nij,nj->ni", prop, dz)
         if sustained:
             dz = dz + latent_shift(mp, zc[k + 1] + dz, idx, target_of(zc[k + 1]), mapping)

@@ -141,11 +141,23 @@ def test_zero_perturbation_changes_nothing(part):
 
 
 def test_linear_control_is_the_models_own_prediction(part):
+    from grn_mnn.perturb import stable_propagator
+
     _, adata, model = part
-    res = perturb(model, adata, "TF1", knockout=True, start_time=0.0, progress=False)
     t = adata.obs[pp.TIME_COL].to_numpy()
     z0 = adata.obsm[pp.LATENT_KEY][t == 0.0]
-    np.testing.assert_allclose(res.z_control[-1], model.predict(z0, 0.0, t.max()), atol=1e-6)
+    raw = perturb(
+        model, adata, "TF1", knockout=True, start_time=0.0, progress=False, response="raw"
+    )
+    np.testing.assert_allclose(raw.z_control[-1], model.predict(z0, 0.0, t.max()), atol=1e-6)
+    # stable: the same closed form from the start, under the clipped operators
+    res = perturb(model, adata, "TF1", knockout=True, start_time=0.0, progress=False)
+    a = model.operators(z0, 0.0) * (t.max() / float(model.module.time_scale))
+    want = np.einsum("nij,nj->ni", stable_propagator(a), z0)
+    np.testing.assert_allclose(res.z_control[-1], want, atol=1e-6)
+    assert res.settings["response"] == "stable" and raw.settings["response"] == "raw"
+    with pytest.raises(ConfigError, match="response"):
+        perturb(model, adata, "TF1", knockout=True, response="clipped", progress=False)
 
 
 def test_gene_table_is_the_cell_mean_and_sd_of_the_difference(part):
@@ -251,3 +263,23 @@ def test_bad_settings(part, kw, err, match):
     _, adata, model = part
     with pytest.raises(err, match=match):
         perturb(model, adata, "TF1", progress=False, **kw)
+
+
+def test_stable_propagator_clips_growth_and_keeps_decay():
+    from scipy.linalg import expm
+
+    from grn_mnn.perturb import stable_propagator
+
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    decaying = q @ np.diag([-0.5, -1.0, -2.0]) @ q.T
+    growing = q @ np.diag([0.8, -1.0, 0.3]) @ q.T
+    rot = np.array([[0.2, -1.0, 0.0], [1.0, 0.2, 0.0], [0.0, 0.0, -0.4]])  # spiral out
+    out = stable_propagator(np.stack([decaying, growing, rot]))
+    np.testing.assert_allclose(out[0], expm(decaying), atol=1e-10)  # nothing to clip
+    np.testing.assert_allclose(out[1], q @ np.diag([1.0, np.exp(-1.0), 1.0]) @ q.T, atol=1e-10)
+    # the spiral keeps rotating but no longer grows; the raw exponential would grow by e^0.2
+    x = np.array([1.0, 0.0, 0.0])
+    assert np.linalg.norm(out[2] @ x) == pytest.approx(1.0, abs=1e-10)
+    assert np.linalg.norm(expm(rot) @ x) == pytest.approx(np.exp(0.2), rel=1e-10)
+    assert not np.allclose(out[2] @ x, x)

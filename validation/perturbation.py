@@ -53,6 +53,7 @@ VARIANTS = {
     "cellmnn_one_off": {"sustained": False},
     "cellmnn_hold": {"mapping": "hold"},
     "cellmnn_flow": {"propagation": "flow"},
+    "cellmnn_raw": {"response": "raw"},
 }
 
 
