@@ -7,7 +7,11 @@ The reading chosen on the simulated accuracy benchmark (``validation/grn_benchma
 
 - ``r`` is the Pearson correlation across all cells of the expression on the *linear* scale
   (``expm1`` of the log expression that :func:`grn_mnn.pp.prepare` stores), where additive
-  regulation acts; it gives the sign and most of the confidence;
+  regulation acts; ``|r|`` gives most of the confidence;
+- the sign (``signs="latent"``, the default) is that of the same correlation computed on the
+  cells' reconstruction from the model's latent space, ``expm1(mu + W S z)``: the d PCs
+  average out count noise that flips the sign of weak edges (``signs="expression"`` takes the
+  sign of ``r`` itself);
 - ``P(target after source) = sigmoid((tau_target - tau_source) / (temperature * span))`` is a
   soft temporal precedence: ``tau`` is a gene's *change time*, the mean of the interval
   mid-points weighted by how much the gene's mean expression changes in each interval, and
@@ -135,11 +139,14 @@ def lagged_matrix(
     tau: np.ndarray | None = None,
     temperature: float = TEMPERATURE,
     cells: np.ndarray | None = None,
+    sign_expression: np.ndarray | None = None,
 ) -> np.ndarray:
     """(genes x sources) time-ordered co-expression weights (see the module docstring).
 
     ``tau`` defaults to :func:`change_times` of all cells; ``cells`` restricts the correlation
-    (not the timing) to a subset, e.g. a window of time points.
+    (not the timing) to a subset, e.g. a window of time points. ``sign_expression`` (log
+    expression of the same cells, e.g. :func:`latent_reconstruction`) gives the signs: the
+    weight is ``|r| * P * sign(r of sign_expression)``; by default the sign of ``r``.
     """
     x = np.asarray(expression, dtype=float)
     t = np.asarray(times, dtype=float)
@@ -148,7 +155,19 @@ def lagged_matrix(
     span = float(t.max() - t.min())
     sel = slice(None) if cells is None else cells
     r = linear_correlation(x[sel], source_idx)
+    if sign_expression is not None:
+        rs = linear_correlation(np.asarray(sign_expression, dtype=float)[sel], source_idx)
+        r = np.abs(r) * np.sign(rs)
     return r * precedence(tau, span, temperature)[:, source_idx]
+
+
+def latent_reconstruction(adata: Any) -> np.ndarray:
+    """Log expression rebuilt from the cells' latent z: ``mu + z (W S)^T`` (cells x genes)."""
+    from .pp import LATENT_KEY, require_prepared
+
+    info = require_prepared(adata)
+    w = np.asarray(info["loadings"], dtype=float) * np.asarray(info["pc_scale"], dtype=float)
+    return np.asarray(info["gene_mean"], dtype=float) + np.asarray(adata.obsm[LATENT_KEY]) @ w.T
 
 
 def matrix_table(
@@ -182,6 +201,7 @@ def network(
     *,
     model: Any = None,
     timing: Timing = "data",
+    signs: Literal["latent", "expression"] = "latent",
     sources: str | Sequence[str] | None = None,
     species: str | None = None,
     by: str | None = None,
@@ -201,6 +221,9 @@ def network(
     timing
         ``"data"``: change times from the observed time-point means; ``"flow"``: from the
         fitted Cell-MNN flow (:func:`flow_change_times`).
+    signs
+        ``"latent"``: the sign of the linear-scale correlation of the latent reconstruction
+        (:func:`latent_reconstruction`); ``"expression"``: of the expression's own.
     sources
         ``None`` (all genes), ``"tf"`` (the bundled TF list of ``species``) or a list of genes.
     species
@@ -233,9 +256,12 @@ def network(
     x = get_expression(adata)
     t = adata.obs[TIME_COL].to_numpy().astype(float)
     src = resolve_sources(genes, sources, species or adata.uns.get("species"))
+    if signs not in ("latent", "expression"):
+        raise ConfigError(f"signs must be 'latent' or 'expression', got {signs!r}")
     tau = change_times(x, t) if timing == "data" else flow_change_times(model, adata)
+    xs = latent_reconstruction(adata) if signs == "latent" else None
     if by is None:
-        mat = lagged_matrix(x, t, src, tau=tau, temperature=temperature)
+        mat = lagged_matrix(x, t, src, tau=tau, temperature=temperature, sign_expression=xs)
         out = matrix_table(mat, genes, src, top_k, top_n)
         out["n_cells"] = len(t)
     else:
@@ -243,7 +269,9 @@ def network(
         tables = []
         for k, tk in enumerate(pts):
             window = np.isin(t, pts[max(k - 1, 0) : k + 2])
-            mat = lagged_matrix(x, t, src, tau=tau, temperature=temperature, cells=window)
+            mat = lagged_matrix(
+                x, t, src, tau=tau, temperature=temperature, cells=window, sign_expression=xs
+            )
             df = matrix_table(mat, genes, src, top_k, top_n)
             df.insert(3, "time", float(tk))
             df["n_cells"] = int(window.sum())

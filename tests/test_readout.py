@@ -111,3 +111,19 @@ def test_flow_timing_reads_the_fitted_model(sim):
         net.sort_values(["source", "target"])["weight"],
         data.sort_values(["source", "target"])["weight"],
     )
+
+
+def test_latent_signs_keep_the_magnitudes():
+    ad = _ramps()
+    pp.prepare(ad, "time", n_pcs=2)
+    rec = readout.latent_reconstruction(ad)
+    w = np.asarray(ad.uns["grn_mnn"]["loadings"]) * np.asarray(ad.uns["grn_mnn"]["pc_scale"])
+    np.testing.assert_allclose(rec, ad.uns["grn_mnn"]["gene_mean"] + ad.obsm[pp.LATENT_KEY] @ w.T)
+    lat = readout.network(ad, key_added=None).set_index(["source", "target"])
+    raw = readout.network(ad, signs="expression", key_added=None).set_index(["source", "target"])
+    raw = raw.loc[lat.index]
+    np.testing.assert_allclose(lat["abs_weight"], raw["abs_weight"])
+    # A and B rise together: both readings call A -> B an activation
+    assert lat.loc[("A", "B"), "sign"] == raw.loc[("A", "B"), "sign"] == 1
+    with pytest.raises(ConfigError, match="signs"):
+        readout.network(ad, signs="both")

@@ -70,7 +70,15 @@ def _run_reading(reading: str) -> Any:
     return method
 
 
+def lagged_expression_signs(adata: AnnData, sources: list[str] | None, seed: int) -> pd.DataFrame:
+    """The default reading with the signs of the expression's own correlation (first default)."""
+    ad = _prepared(adata, seed)
+    net = readout.network(ad, signs="expression", sources=sources, key_added=None)
+    return net[["source", "target", "weight"]]
+
+
 METHODS = {
+    "lagged_expression_signs": lagged_expression_signs,
     "pearson_linear": pearson_linear,
     "lagged_log": lagged_log,
     "lagged_t0.03": _lagged_temperature(0.03),

@@ -193,6 +193,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--genie3-seeds", nargs="+", type=int, default=None, help="default: peer seeds")
     p.add_argument("--genie3-trees", type=int, default=peers.GENIE3_KWARGS["n_estimators"])
     p.add_argument(
+        "--keep-peers",
+        action="store_true",
+        help="keep the peer rows of --out/score_trrust.json and recompute the others",
+    )
+    p.add_argument(
         "--peers-only",
         action="store_true",
         help="recompute only the peer rows; keep the other records of --out/score_trrust.json",
@@ -219,6 +224,12 @@ def main(argv: list[str] | None = None) -> None:
         "peer_signing": "importance x sign(Pearson correlation of source and target)",
     }
     records: list[dict] = []
+    if args.keep_peers:  # the peers do not depend on grn_mnn: keep them, recompute the rest
+        old = json.loads((out / "score_trrust.json").read_text())
+        records = [r for r in old["records"] if _is_peer(r["method"])]
+        meta["peers"] = old.get("peers", meta["peers"])
+        meta["keep_peers_run"] = "peer records kept from the previous run"
+        args.peers = []
     if args.peers_only:  # keep Cell-MNN and baseline records, recompute the peers
         old = json.loads((out / "score_trrust.json").read_text())
         records = [r for r in old["records"] if not _is_peer(r["method"])]
