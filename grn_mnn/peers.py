@@ -265,6 +265,20 @@ def genie3_matrix(
     return _signed(x, source_idx, imp, signed)
 
 
+def _edge_table(
+    matrix_fn: Any,
+    expression: np.ndarray,
+    genes: Sequence[str],
+    times: np.ndarray | None,
+    sources: Sequence[str] | None,
+    **kwargs: Any,
+) -> pd.DataFrame:
+    """Check the input, run a ``*_matrix`` peer on the candidate sources, tidy the result."""
+    x = bl._check(expression, genes, times)
+    src = bl.source_indices(genes, sources)
+    return bl.matrix_to_edges(matrix_fn(x, src, **kwargs), genes, src)
+
+
 def grnboost2(
     expression: np.ndarray,
     genes: Sequence[str],
@@ -300,18 +314,18 @@ def grnboost2(
     pandas.DataFrame
         ``source, target, weight``, one row per candidate edge, no self-loops.
     """
-    x = bl._check(expression, genes, times)
-    src = bl.source_indices(genes, sources)
-    mat = grnboost2_matrix(
-        x,
-        src,
+    return _edge_table(
+        grnboost2_matrix,
+        expression,
+        genes,
+        times,
+        sources,
         seed=seed,
         signed=signed,
         n_estimators=n_estimators,
         regressor_kwargs=regressor_kwargs,
         early_stop_window_length=early_stop_window_length,
     )
-    return bl.matrix_to_edges(mat, genes, src)
 
 
 def genie3(
@@ -330,17 +344,17 @@ def genie3(
     Same parameters as :func:`grnboost2`; ``n_estimators`` / ``regressor_kwargs`` override
     :data:`GENIE3_KWARGS` (1,000 trees, ``max_features='sqrt'``).
     """
-    x = bl._check(expression, genes, times)
-    src = bl.source_indices(genes, sources)
-    mat = genie3_matrix(
-        x,
-        src,
+    return _edge_table(
+        genie3_matrix,
+        expression,
+        genes,
+        times,
+        sources,
         seed=seed,
         signed=signed,
         n_estimators=n_estimators,
         regressor_kwargs=regressor_kwargs,
     )
-    return bl.matrix_to_edges(mat, genes, src)
 
 
 def run_peer(
