@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import READINGS, MNNConfig
+from .config import DEFAULT_READING, READINGS, MNNConfig
 from .errors import GrnMnnError, InputError
 
 _SKIP_FIELDS = {"seed", "n_pcs", "extra", "threads"}
@@ -180,7 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--species", default=None, choices=["human", "mouse"])
     e.add_argument("--top-k", type=int, default=None, help="strongest targets per source")
     e.add_argument("--top-n", type=int, default=None, help="strongest edges per network")
-    e.add_argument("--reading", default="jacobian", choices=["jacobian", "contribution"])
+    e.add_argument(
+        "--reading",
+        default=DEFAULT_READING,
+        choices=list(READINGS),
+        help="network reading (default: run's, time-ordered co-expression; see docs/accuracy.md)",
+    )
     e.add_argument("--graphml", action="store_true", help="also write GraphML files")
     common(e)
 
@@ -274,7 +279,7 @@ def _peer_options(trees: int | None) -> dict[str, dict[str, int]] | None:
 
 
 def _cmd_extract(ns: argparse.Namespace) -> None:
-    from . import export, extract, pp
+    from . import export, extract, pp, readout
     from ._io import prepare_outdir, write_csv
     from .model import CellMNN
     from .preflight import check_gene_list
@@ -287,17 +292,31 @@ def _cmd_extract(ns: argparse.Namespace) -> None:
     sources: Any = ns.sources
     if sources and sources not in ("tf", "all"):
         sources = check_gene_list(sources)
-    df = extract.network(
-        model,
-        adata,
-        by=ns.by,
-        reading=ns.reading,
-        sources=sources,
-        species=ns.species or adata.uns.get("species"),
-        top_k=ns.top_k,
-        top_n=ns.top_n,
-        key_added=None,
-    )
+    species = ns.species or adata.uns.get("species")
+    if ns.reading in ("lagged", "flow-lagged"):
+        df = readout.network(
+            adata,
+            model=model,
+            timing="data" if ns.reading == "lagged" else "flow",
+            sources=sources,
+            species=species,
+            by=ns.by,
+            top_k=ns.top_k,
+            top_n=ns.top_n,
+            key_added=None,
+        )
+    else:
+        df = extract.network(
+            model,
+            adata,
+            by=ns.by,
+            reading=ns.reading,
+            sources=sources,
+            species=species,
+            top_k=ns.top_k,
+            top_n=ns.top_n,
+            key_added=None,
+        )
     write_csv(out / "edges.csv", df)
     if ns.graphml:
         by = None if ns.by is None else ("time" if ns.by == "time" else "group")

@@ -251,7 +251,10 @@ def network(
     if timing == "flow" and model is None:
         raise ConfigError("timing='flow' reads the fitted dynamics: pass model=")
     if by not in (None, "time"):
-        raise InputError(f"by={by!r}: the co-expression network is resolved by 'time' only")
+        raise InputError(
+            f"by={by!r}: the co-expression network is resolved by 'time' only; for one network "
+            "per cluster or lineage read the fitted operators (reading='jacobian')"
+        )
     genes = list(info["genes"])
     x = get_expression(adata)
     t = adata.obs[TIME_COL].to_numpy().astype(float)

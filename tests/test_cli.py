@@ -403,3 +403,25 @@ def test_run_scores_peers_only_when_asked(sim_h5ad, sim, tmp_path):
     s = json.loads((tmp_path / "r" / "scores.json").read_text())
     assert "grnboost2" in s["methods"] and "genie3" not in s["methods"]
     assert s["settings"]["peers"]["options"] == {"grnboost2": {"n_estimators": 10}}
+
+
+def test_extract_default_reading_is_runs_network(sim_h5ad, tmp_path, capsys):
+    """`extract` without --reading rebuilds the network `run` wrote; the readings differ."""
+    out = tmp_path / "run"
+    assert main(run_args(sim_h5ad, out)) == 0
+    model = str(out / "model.pt")
+    assert main(extract_args(model, str(sim_h5ad), str(tmp_path / "lag"), "--quiet")) == 0
+    ran = pd.read_csv(out / "edges.csv")
+    got = pd.read_csv(tmp_path / "lag" / "edges.csv").head(len(ran))
+    assert got[["source", "target"]].equals(ran[["source", "target"]])
+    np.testing.assert_allclose(got["weight"], ran["weight"], rtol=1e-9)
+    jac = tmp_path / "jac"
+    jac_args = extract_args(model, str(sim_h5ad), str(jac), "--reading", "jacobian", "--quiet")
+    assert main(jac_args) == 0
+    other = pd.read_csv(jac / "edges.csv").head(len(ran))
+    assert not np.allclose(other["weight"], ran["weight"])
+    # the co-expression reading has no per-cluster form: a one-line error naming the fix
+    capsys.readouterr()
+    bad = extract_args(model, str(sim_h5ad), str(tmp_path / "bad"), "--by", "lineage")
+    assert main(bad) == 2
+    assert "reading='jacobian'" in capsys.readouterr().err
