@@ -1,6 +1,7 @@
 """Shared fixtures: tiny simulated time courses from the public simulator."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -61,3 +62,14 @@ def cli_flags(settings: dict) -> list[str]:
     for key, value in settings.items():
         flags += ["--" + key.replace("_", "-"), str(value)]
     return flags
+
+
+def validation_script(name: str):
+    """Import the script ``validation/<name>.py`` as a module (the scripts are not a package)."""
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "validation" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"validation_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
+from conftest import validation_script
 
 
 def _script():
-    path = Path(__file__).parents[1] / "validation" / "grn_benchmark.py"
-    spec = importlib.util.spec_from_file_location("validation_grn_benchmark", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return validation_script("grn_benchmark")
 
 
 ORACLE = """

@@ -1,11 +1,10 @@
 """Leave-one-time-point-out interpolation benchmark: readers, OT-interpolate, runner, CLI."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import validation_script
 
 from grn_mnn import interpolation as gi
 from grn_mnn.config import MNNConfig
@@ -87,17 +86,8 @@ def test_ensemble_averages_member_predictions(cloud):
     np.testing.assert_allclose(pred, np.mean(members, axis=0), rtol=1e-6)
 
 
-def _script(name: str):
-    """Import a script of validation/ as a module."""
-    path = Path(__file__).parents[1] / "validation" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"validation_{name}", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_cli_writes_json_and_markdown(tmp_path, cloud):
-    cli = _script("interpolation")
+    cli = validation_script("interpolation")
     x, t = cloud(n_times=3)
     np.savez(tmp_path / "toy.npz", pcs=x, sample_labels=t)
     args = [
@@ -184,7 +174,7 @@ def test_nested_selection_is_blind_to_the_outer_fold(monkeypatch, cloud):
 
 
 def test_timing_script_writes_both_tables(tmp_path, cloud):
-    cli = _script("timing")
+    cli = validation_script("timing")
     x, t = cloud(n_times=3)
     np.savez(tmp_path / "toy.npz", pcs=x, sample_labels=t)
     args = ["--input", str(tmp_path / "toy.npz"), "--n-pcs", "2", "--max-epochs", "1"]

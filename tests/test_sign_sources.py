@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import validation_script
 
 from grn_mnn import grnbench, pipeline, pp, readout, simcases
 
 
 @pytest.fixture(scope="module")
 def ss():
-    path = Path(__file__).parents[1] / "validation" / "sign_sources.py"
-    spec = importlib.util.spec_from_file_location("validation_sign_sources", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return validation_script("sign_sources")
 
 
 def test_poscounts_ignore_one_exploding_gene_total_counts_do_not(ss):

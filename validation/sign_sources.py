@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,9 @@ from anndata import AnnData
 from grn_mnn import grnbench, pipeline, pp, readout, simcases
 from grn_mnn._io import write_json
 from grn_mnn.baselines import pearson_matrix, source_indices
+
+sys.path.insert(0, str(Path(__file__).parent))
+from grn_variants import _ridge  # noqa: E402  (the ridge of the accuracy log's variants)
 
 
 def _z(x: np.ndarray) -> np.ndarray:
@@ -33,17 +37,6 @@ def _z(x: np.ndarray) -> np.ndarray:
 def _corr(y: np.ndarray, src: np.ndarray) -> np.ndarray:
     z = _z(y)
     return z.T @ z[:, src] / len(z)
-
-
-def _ridge(x: np.ndarray, src: np.ndarray, alpha: float) -> np.ndarray:
-    """(genes x sources) ridge coefficients of each z-scored gene on all other sources."""
-    z = _z(x)
-    out = np.zeros((x.shape[1], len(src)))
-    for g in range(x.shape[1]):
-        cols = np.flatnonzero(src != g)
-        a = z[:, src[cols]]
-        out[g, cols] = np.linalg.solve(a.T @ a + alpha * len(z) * np.eye(len(cols)), a.T @ z[:, g])
-    return out
 
 
 def _prepared(adata: AnnData, seed: int, n_pcs: int = pipeline.RUN_N_PCS) -> AnnData:
