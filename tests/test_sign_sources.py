@@ -46,6 +46,10 @@ def test_default_row_is_the_default_networks_sign_accuracy(ss):
     total = ss.normalised_default(case.adata, case.sources, 0, "total")
     assert total["sign_accuracy"] == pytest.approx(scored["sign_accuracy"])
     assert total["auprc_ratio"] == pytest.approx(scored["auprc_ratio"], rel=1e-6)
+    combo = ss.normalised_default(case.adata, case.sources, 0, "poscounts", total_signs=True)
+    pos = ss.normalised_default(case.adata, case.sources, 0, "poscounts")
+    assert combo["sign_accuracy"] == pytest.approx(scored["sign_accuracy"])
+    assert combo["auprc_ratio"] == pytest.approx(pos["auprc_ratio"])
     # the noise-free oracle is no worse than the counts on this motif
     oracle = mats["oracle_correlation"]
     assert np.mean(np.sign(oracle[pairs[:, 0], pairs[:, 1]]) == pairs[:, 2]) >= acc
