@@ -279,7 +279,7 @@ def _peer_options(trees: int | None) -> dict[str, dict[str, int]] | None:
 
 
 def _cmd_extract(ns: argparse.Namespace) -> None:
-    from . import export, extract, pp, readout
+    from . import export, pipeline, pp
     from ._io import prepare_outdir, write_csv
     from .model import CellMNN
     from .preflight import check_gene_list
@@ -292,31 +292,17 @@ def _cmd_extract(ns: argparse.Namespace) -> None:
     sources: Any = ns.sources
     if sources and sources not in ("tf", "all"):
         sources = check_gene_list(sources)
-    species = ns.species or adata.uns.get("species")
-    if ns.reading in ("lagged", "flow-lagged"):
-        df = readout.network(
-            adata,
-            model=model,
-            timing="data" if ns.reading == "lagged" else "flow",
-            sources=sources,
-            species=species,
-            by=ns.by,
-            top_k=ns.top_k,
-            top_n=ns.top_n,
-            key_added=None,
-        )
-    else:
-        df = extract.network(
-            model,
-            adata,
-            by=ns.by,
-            reading=ns.reading,
-            sources=sources,
-            species=species,
-            top_k=ns.top_k,
-            top_n=ns.top_n,
-            key_added=None,
-        )
+    df = pipeline.gene_network(
+        model,
+        adata,
+        ns.reading,
+        sources=sources,
+        species=ns.species or adata.uns.get("species"),
+        by=ns.by,
+        top_k=ns.top_k,
+        top_n=ns.top_n,
+        spread=True,
+    )
     write_csv(out / "edges.csv", df)
     if ns.graphml:
         by = None if ns.by is None else ("time" if ns.by == "time" else "group")

@@ -389,33 +389,46 @@ def gene_network(
     reading: str = DEFAULT_READING,
     *,
     sources: str | Sequence[str] | None = None,
+    species: str | None = None,
     by: str | None = None,
+    top_k: int | None = None,
     top_n: int | None = None,
+    spread: bool = False,
 ) -> pd.DataFrame:
     """The gene network ``run`` writes, for any of :data:`READINGS`.
 
     ``"lagged"`` needs no model (pass ``None``): it is what the accuracy benchmark scores as
-    grn_mnn's default without training.
+    grn_mnn's default without training. ``spread`` adds the operator readings' spread across
+    cells (``weight_std``); ``run`` does not write it, so it is off by default.
     """
     from . import extract, readout
 
     if reading in ("lagged", "flow-lagged"):
         timing = "data" if reading == "lagged" else "flow"
         return readout.network(
-            adata, model=model, timing=timing, sources=sources, by=by, top_n=top_n, key_added=None
+            adata,
+            model=model,
+            timing=timing,
+            sources=sources,
+            species=species,
+            by=by,
+            top_k=top_k,
+            top_n=top_n,
+            key_added=None,
         )
     if model is None:
         raise ConfigError(f"reading={reading!r} reads the fitted operators: pass the model")
-    # weight_std across cells is not written by run; skipping it saves a pass over cells x edges
     return extract.network(
         model,
         adata,
         by=by,
         reading=reading,
         sources=sources,
+        species=species,
+        top_k=top_k,
         top_n=top_n,
         key_added=None,
-        spread=False,
+        spread=spread,
     )
 
 
