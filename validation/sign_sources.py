@@ -28,17 +28,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from grn_variants import _ridge  # noqa: E402  (the ridge of the accuracy log's variants)
 
 
-def _z(x: np.ndarray) -> np.ndarray:
-    c = x - x.mean(axis=0)
-    sd = c.std(axis=0)
-    return np.divide(c, sd, out=np.zeros_like(c), where=sd > 0)
-
-
-def _corr(y: np.ndarray, src: np.ndarray) -> np.ndarray:
-    z = _z(y)
-    return z.T @ z[:, src] / len(z)
-
-
 def _prepared(adata: AnnData, seed: int, n_pcs: int = pipeline.RUN_N_PCS) -> AnnData:
     ad = adata.copy()
     pp.prepare(ad, "time", min(n_pcs, ad.n_vars - 1), seed=seed)
@@ -59,15 +48,15 @@ def sign_matrices(adata: AnnData, src_names: list[str] | None, seed: int) -> tup
     out = {
         "latent_d10 (default)": readout.linear_correlation(rec, src),
         "expression": readout.linear_correlation(x, src),
-        "oracle_correlation": _corr(oracle, src),
+        "oracle_correlation": pearson_matrix(oracle, src),
         "oracle_ridge_all_regulators": _ridge(oracle, src, 1e-3),
         "expression_ridge_1": _ridge(np.expm1(x), src, 1.0),
         "latent_ridge_1": _ridge(np.expm1(rec), src, 1.0),
         "latent_log_pearson": pearson_matrix(rec, src),
         "latent_covariance_log (W S^2 W^T)": ((w * s**2) @ w.T)[:, src],
         "projection (W W^T)": (w @ w.T)[:, src],
-        "latent_exp1.5": _corr(np.exp(1.5 * rec), src),
-        "latent_clip25": _corr(np.maximum(rec, np.percentile(rec, 25, axis=0)), src),
+        "latent_exp1.5": pearson_matrix(np.exp(1.5 * rec), src),
+        "latent_clip25": pearson_matrix(np.maximum(rec, np.percentile(rec, 25, axis=0)), src),
     }
     for d in (5, 15, 20):
         out[f"latent_d{d}"] = readout.linear_correlation(
