@@ -24,6 +24,8 @@ KEY = "grn_mnn"
 LATENT_KEY = "X_grn_mnn"
 TIME_COL = "grn_mnn_time"
 LOG_LAYER = "grn_mnn_log"
+#: ``uns["grn_mnn"]["transform"]`` when :func:`prepare` normalised raw counts itself
+COUNTS_TRANSFORM = "normalize_total(median)+log1p"
 
 
 # ----------------------------------------------------------------------------- checks
@@ -232,7 +234,7 @@ def prepare(
     transform = "none"
     if kind == "counts":
         x = normalize_counts(x)
-        transform = "normalize_total(median)+log1p"
+        transform = COUNTS_TRANSFORM
 
     keep = x.max(axis=0) > x.min(axis=0)
     if not keep.any():

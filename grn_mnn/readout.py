@@ -7,11 +7,19 @@ The reading chosen on the simulated accuracy benchmark (``validation/grn_benchma
 
 - ``r`` is the Pearson correlation across all cells of the expression on the *linear* scale
   (``expm1`` of the log expression that :func:`grn_mnn.pp.prepare` stores), where additive
-  regulation acts; ``|r|`` gives most of the confidence;
-- the sign (``signs="latent"``, the default) is that of the same correlation computed on the
-  cells' reconstruction from the model's latent space, ``expm1(mu + W S z)``: the d PCs
-  average out count noise that flips the sign of weak edges (``signs="expression"`` takes the
-  sign of ``r`` itself);
+  regulation acts; ``|r|`` gives most of the confidence. When ``prepare`` normalised raw
+  counts itself (total counts), the ranking re-normalises them by median-of-ratios size
+  factors over the positive entries (DESeq2's ``poscounts``, :func:`median_ratio_factors`,
+  ``size_factors="auto"``): a few strongly changing genes then no longer push every other
+  gene of a cell down, a compositional coupling that total-count scaling creates;
+- the sign (``signs="latent+within"``, the default) is that of the *within-time* correlation
+  (:func:`within_time_correlation`: how the two genes co-fluctuate across the cells of one
+  time point, which the trend all genes share over time cannot confound) where it is
+  significant (``|r_w| sqrt(n - T) > 1.96``, two-sided 5 %), and elsewhere that of the same
+  correlation as ``r`` computed on the cells' reconstruction from the model's latent space,
+  ``expm1(mu + W S z)``, whose d PCs average out the count noise that flips weak edges.
+  ``signs="latent"``, ``"within"`` or ``"expression"`` (the sign of ``r`` itself) take one
+  source alone;
 - ``P(target after source) = sigmoid((tau_target - tau_source) / (temperature * span))`` is a
   soft temporal precedence: ``tau`` is a gene's *change time*, the mean of the interval
   mid-points weighted by how much the gene's mean expression changes in each interval, and
@@ -39,6 +47,11 @@ from .errors import ConfigError, InputError
 from .extract import _table, resolve_sources
 
 Timing = Literal["data", "flow"]
+SizeFactors = Literal["auto", "median-ratio", "none"]
+Signs = Literal["latent+within", "latent", "within", "expression"]
+SIGNS = ("latent+within", "latent", "within", "expression")
+#: a within-time correlation decides an edge's sign when |r| sqrt(n - T) exceeds this (5 %)
+WITHIN_Z = 1.96
 #: temperature of the precedence sigmoid, in units of the time course's span (benchmark choice)
 TEMPERATURE = 0.3
 #: sub-steps per interval for the flow's change times
@@ -121,6 +134,64 @@ def precedence(tau: np.ndarray, span: float, temperature: float = TEMPERATURE) -
     return 0.5 * (1.0 + np.tanh(0.5 * d))  # the logistic function, without overflow
 
 
+# ----------------------------------------------------------------------------- size factors
+def median_ratio_factors(linear: np.ndarray) -> np.ndarray:
+    """Per-cell median-of-ratios size factors over the positive entries (DESeq2 ``poscounts``).
+
+    Each cell's factor is ``exp(median over its positive genes of log(y) - g)``, where ``g`` is
+    the gene's mean log over the cells in which it is positive; the factors are scaled to a
+    median of 1. A cell with no positive entry gets 1. Unlike the total, the median ignores the
+    few genes that change most, so they do not rescale every other gene of the cell.
+
+    Parameters
+    ----------
+    linear
+        Non-negative expression on the linear scale, cells x genes (counts, or ``expm1`` of a
+        log1p normalisation: the factors of ``y * a_cell`` are those of ``y`` times ``a_cell``,
+        up to the gene means of the positive cells).
+
+    Returns
+    -------
+    numpy.ndarray
+        (cells,) positive factors with median 1.
+    """
+    y = np.asarray(linear, dtype=float)
+    if y.ndim != 2 or (y < 0).any() or not np.isfinite(y).all():
+        raise InputError("size factors need a finite, non-negative cells x genes matrix")
+    pos = y > 0
+    logy = np.log(np.where(pos, y, 1.0))
+    n_pos = pos.sum(axis=0)
+    gmean = np.divide((logy * pos).sum(axis=0), n_pos, out=np.zeros(y.shape[1]), where=n_pos > 0)
+    has = pos.any(axis=1)
+    f = np.ones(len(y))
+    if has.any():
+        ratio = np.where(pos, logy - gmean, np.nan)[has]
+        f[has] = np.exp(np.nanmedian(ratio, axis=1))
+    return f / np.median(f)
+
+
+def ranking_expression(
+    expression: np.ndarray, transform: str, size_factors: SizeFactors = "auto"
+) -> np.ndarray:
+    """The log expression the ranking reads: re-normalised by :func:`median_ratio_factors`.
+
+    ``size_factors="auto"`` re-normalises only when :func:`grn_mnn.pp.prepare` normalised raw
+    counts itself (``transform``); log expression that came normalised is used as it is.
+    ``"median-ratio"`` always re-normalises ``expm1(expression)``, ``"none"`` never.
+    """
+    from .pp import COUNTS_TRANSFORM
+
+    if size_factors not in ("auto", "median-ratio", "none"):
+        raise ConfigError(
+            f"size_factors must be 'auto', 'median-ratio' or 'none', got {size_factors!r}"
+        )
+    x = np.asarray(expression, dtype=float)
+    if size_factors == "none" or (size_factors == "auto" and transform != COUNTS_TRANSFORM):
+        return x
+    lin = np.expm1(x)
+    return np.log1p(lin / median_ratio_factors(lin)[:, None])
+
+
 # ----------------------------------------------------------------------------- matrices
 def linear_correlation(expression: np.ndarray, source_idx: np.ndarray) -> np.ndarray:
     """(genes x sources) Pearson correlation of ``expm1(expression)`` (0 for constant genes)."""
@@ -131,6 +202,63 @@ def linear_correlation(expression: np.ndarray, source_idx: np.ndarray) -> np.nda
     return c.T @ c[:, source_idx] / len(c)
 
 
+def within_time_correlation(
+    expression: np.ndarray, times: np.ndarray, source_idx: np.ndarray
+) -> np.ndarray:
+    """(genes x sources) correlation of ``expm1(expression)`` *within* time points.
+
+    Each gene is centred and scaled to unit variance within every time point (a gene constant
+    at a time point contributes 0 there), and the correlation is taken over the pooled cells:
+    every time point weighs by its cells, and the trend the genes share across time points
+    is removed.
+    """
+    lin = np.expm1(np.asarray(expression, dtype=float))
+    t = np.asarray(times, dtype=float)
+    if lin.ndim != 2 or len(t) != len(lin):
+        raise InputError(f"expression {lin.shape} and times ({len(t)}) do not match")
+    c = np.zeros_like(lin)
+    for tk in np.unique(t):
+        m = t == tk
+        d = lin[m] - lin[m].mean(axis=0)
+        sd = d.std(axis=0)
+        c[m] = np.divide(d, sd, out=np.zeros_like(d), where=sd > 0)
+    sd = np.sqrt((c**2).mean(axis=0))
+    c = np.divide(c, sd, out=np.zeros_like(c), where=sd > 0)
+    return c.T @ c[:, source_idx] / len(c)
+
+
+def sign_score(
+    expression: np.ndarray,
+    times: np.ndarray,
+    source_idx: np.ndarray,
+    signs: Signs = "latent+within",
+    *,
+    sign_expression: np.ndarray | None = None,
+) -> np.ndarray:
+    """(genes x sources) score whose sign is each edge's predicted sign (see :data:`SIGNS`).
+
+    ``"latent"``: the linear-scale correlation of ``sign_expression`` (the latent
+    reconstruction, required); ``"within"``: :func:`within_time_correlation` of
+    ``expression``; ``"latent+within"``: the within-time correlation where it is significant
+    (``|r_w| sqrt(n - T) >`` :data:`WITHIN_Z`, with ``n`` cells in ``T`` time points), the
+    latent one elsewhere; ``"expression"``: the correlation of ``expression`` itself.
+    """
+    if signs not in SIGNS:
+        raise ConfigError(f"signs must be one of {', '.join(SIGNS)}; got {signs!r}")
+    if signs == "expression":
+        return linear_correlation(expression, source_idx)
+    if signs == "within":
+        return within_time_correlation(expression, times, source_idx)
+    if sign_expression is None:
+        raise ConfigError(f"signs={signs!r} needs the latent reconstruction (sign_expression)")
+    latent = linear_correlation(sign_expression, source_idx)
+    if signs == "latent":
+        return latent
+    within = within_time_correlation(expression, times, source_idx)
+    dof = max(len(times) - np.unique(times).size, 1)
+    return np.where(np.abs(within) * np.sqrt(dof) > WITHIN_Z, within, latent)
+
+
 def lagged_matrix(
     expression: np.ndarray,
     times: np.ndarray,
@@ -139,25 +267,33 @@ def lagged_matrix(
     tau: np.ndarray | None = None,
     temperature: float = TEMPERATURE,
     cells: np.ndarray | None = None,
+    signs: Signs | None = None,
     sign_expression: np.ndarray | None = None,
 ) -> np.ndarray:
     """(genes x sources) time-ordered co-expression weights (see the module docstring).
 
     ``tau`` defaults to :func:`change_times` of all cells; ``cells`` restricts the correlation
-    (not the timing) to a subset, e.g. a window of time points. ``sign_expression`` (log
-    expression of the same cells, e.g. :func:`latent_reconstruction`) gives the signs: the
-    weight is ``|r| * P * sign(r of sign_expression)``; by default the sign of ``r``.
+    (not the timing) to a subset, e.g. a window of time points. The weight is
+    ``|r| * P * sign(s)`` with ``s`` the :func:`sign_score` of ``signs`` on the same cells
+    (``sign_expression``: log expression of the same cells, e.g. :func:`latent_reconstruction`).
+    ``signs=None`` keeps the sign of ``r``, or takes that of ``sign_expression``'s correlation
+    when it is given (``"latent"``).
     """
     x = np.asarray(expression, dtype=float)
     t = np.asarray(times, dtype=float)
     if tau is None:
         tau = change_times(x, t)
     span = float(t.max() - t.min())
-    sel = slice(None) if cells is None else cells
+    sel = np.arange(len(t)) if cells is None else np.asarray(cells)
+    if sel.dtype == bool:
+        sel = np.flatnonzero(sel)
     r = linear_correlation(x[sel], source_idx)
-    if sign_expression is not None:
-        rs = linear_correlation(np.asarray(sign_expression, dtype=float)[sel], source_idx)
-        r = np.abs(r) * np.sign(rs)
+    if signs is None and sign_expression is not None:
+        signs = "latent"
+    if signs is not None:
+        se = None if sign_expression is None else np.asarray(sign_expression, dtype=float)[sel]
+        s = sign_score(x[sel], t[sel], source_idx, signs, sign_expression=se)
+        r = np.abs(r) * np.sign(s)
     return r * precedence(tau, span, temperature)[:, source_idx]
 
 
@@ -201,7 +337,8 @@ def network(
     *,
     model: Any = None,
     timing: Timing = "data",
-    signs: Literal["latent", "expression"] = "latent",
+    signs: Signs = "latent+within",
+    size_factors: SizeFactors = "auto",
     sources: str | Sequence[str] | None = None,
     species: str | None = None,
     by: str | None = None,
@@ -222,8 +359,15 @@ def network(
         ``"data"``: change times from the observed time-point means; ``"flow"``: from the
         fitted Cell-MNN flow (:func:`flow_change_times`).
     signs
-        ``"latent"``: the sign of the linear-scale correlation of the latent reconstruction
-        (:func:`latent_reconstruction`); ``"expression"``: of the expression's own.
+        Where each edge's sign comes from (:func:`sign_score`): ``"latent+within"`` (default)
+        the within-time correlation where it is significant, else the correlation of the
+        latent reconstruction (:func:`latent_reconstruction`); ``"latent"`` or ``"within"``
+        one of them; ``"expression"`` the ranking expression's own correlation.
+    size_factors
+        Size factors of the ranking (correlation and change times; the signs keep the
+        model's latent space): ``"auto"`` (default) re-normalises by median-of-ratios factors
+        when ``prepare`` normalised raw counts, ``"median-ratio"`` always, ``"none"`` never
+        (:func:`ranking_expression`).
     sources
         ``None`` (all genes), ``"tf"`` (the bundled TF list of ``species``) or a list of genes.
     species
@@ -256,15 +400,16 @@ def network(
             "per cluster or lineage read the fitted operators (reading='jacobian')"
         )
     genes = list(info["genes"])
-    x = get_expression(adata)
+    x = ranking_expression(get_expression(adata), str(info.get("transform")), size_factors)
     t = adata.obs[TIME_COL].to_numpy().astype(float)
     src = resolve_sources(genes, sources, species or adata.uns.get("species"))
-    if signs not in ("latent", "expression"):
-        raise ConfigError(f"signs must be 'latent' or 'expression', got {signs!r}")
+    if signs not in SIGNS:
+        raise ConfigError(f"signs must be one of {', '.join(SIGNS)}; got {signs!r}")
     tau = change_times(x, t) if timing == "data" else flow_change_times(model, adata)
-    xs = latent_reconstruction(adata) if signs == "latent" else None
+    xs = latent_reconstruction(adata) if "latent" in signs else None
+    kw = {"tau": tau, "temperature": temperature, "signs": signs, "sign_expression": xs}
     if by is None:
-        mat = lagged_matrix(x, t, src, tau=tau, temperature=temperature, sign_expression=xs)
+        mat = lagged_matrix(x, t, src, **kw)
         out = matrix_table(mat, genes, src, top_k, top_n)
         out["n_cells"] = len(t)
     else:
@@ -272,9 +417,7 @@ def network(
         tables = []
         for k, tk in enumerate(pts):
             window = np.isin(t, pts[max(k - 1, 0) : k + 2])
-            mat = lagged_matrix(
-                x, t, src, tau=tau, temperature=temperature, cells=window, sign_expression=xs
-            )
+            mat = lagged_matrix(x, t, src, cells=window, **kw)
             df = matrix_table(mat, genes, src, top_k, top_n)
             df.insert(3, "time", float(tk))
             df["n_cells"] = int(window.sum())

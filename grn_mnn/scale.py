@@ -36,7 +36,7 @@ import scipy.sparse as sp
 
 from ._io import atomic_path
 from .errors import ConfigError, InputError, OutputExistsError
-from .pp import check_time_points, check_values, detect_kind
+from .pp import COUNTS_TRANSFORM, check_time_points, check_values, detect_kind
 from .train import Snapshots, take_rows
 
 #: elements of one dense float64 expression chunk when ``chunk_size`` is automatic (128 MB)
@@ -548,7 +548,7 @@ def _stream_pca(
         "gene_mean": mu,
         "pc_scale": scale,
         "evr": evr,
-        "transform": "normalize_total(median)+log1p" if kind == "counts" else "none",
+        "transform": COUNTS_TRANSFORM if kind == "counts" else "none",
         "method": method,
     }
 

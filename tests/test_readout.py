@@ -127,3 +127,161 @@ def test_latent_signs_keep_the_magnitudes():
     assert lat.loc[("A", "B"), "sign"] == raw.loc[("A", "B"), "sign"] == 1
     with pytest.raises(ConfigError, match="signs"):
         readout.network(ad, signs="both")
+
+
+def test_median_ratio_factors_ignore_one_exploding_gene_the_total_does_not():
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(20.0, size=(40, 30)).astype(float)
+    counts[::2] *= 2.0  # every other cell captured twice as deeply
+    counts[1, 0] = 5000.0  # one gene explodes in cell 1
+    f = readout.median_ratio_factors(counts)
+    total = counts.sum(axis=1) / np.median(counts.sum(axis=1))
+    assert np.median(f) == pytest.approx(1.0)
+    assert np.mean(f[2::2] / f[3::2]) == pytest.approx(2.0, rel=0.15)  # depth is recovered
+    assert f[1] == pytest.approx(f[3], rel=0.3)
+    assert total[1] > 5 * total[3]
+    # exact for a positive matrix: the factors of y * a_cell are a_cell times those of y
+    y = rng.gamma(2.0, 5.0, size=(30, 12))
+    a = rng.uniform(0.5, 2.0, size=30)
+    np.testing.assert_allclose(
+        readout.median_ratio_factors(y * a[:, None]) / readout.median_ratio_factors(y),
+        a / np.median(a * readout.median_ratio_factors(y)),
+        rtol=1e-10,
+    )
+    empty = np.vstack([np.zeros(30), counts[1:]])
+    assert readout.median_ratio_factors(empty)[0] == pytest.approx(
+        1.0 / np.median(readout.median_ratio_factors(counts[1:]).tolist() + [1.0]), rel=0.1
+    )
+    with pytest.raises(InputError, match="non-negative"):
+        readout.median_ratio_factors(-counts)
+
+
+def _burst_counts(n=600, seed=0):
+    """Counts of 12 independent genes; gene B bursts 30-fold in half of the cells."""
+    rng = np.random.default_rng(seed)
+    mean = np.full((n, 12), 30.0)
+    burst = rng.random(n) < 0.5
+    mean[burst, 0] *= 30.0
+    depth = rng.lognormal(0.0, 0.3, size=(n, 1))
+    counts = rng.poisson(mean * depth).astype(np.float32)
+    times = np.where(burst, 1.0, 0.0)  # B changes between the two time points
+    ad = AnnData(X=counts, obs=pd.DataFrame({"time": times}))
+    ad.obs_names = [f"c{i}" for i in range(n)]
+    ad.var_names = ["B", *[f"G{i}" for i in range(11)]]
+    return ad
+
+
+def test_ranking_of_counts_is_free_of_the_total_count_coupling():
+    ad = _burst_counts()
+    pp.prepare(ad, "time", n_pcs=3)
+    assert ad.uns["grn_mnn"]["transform"] == pp.COUNTS_TRANSFORM
+
+    def b_edges(**kw):
+        net = readout.network(ad, sources=["B"], key_added=None, **kw)
+        return net.set_index("target")["weight"]
+
+    coupled = b_edges(size_factors="none")
+    default = b_edges()
+    # weight = r x precedence, and B and the others change in the same interval (P = 0.5)
+    assert (coupled < -0.4).all()  # total counts: every gene falls when B bursts (r ~ -0.9)
+    # median-ratio factors: the coupling is gone but for the one rank B moves the median by
+    assert default.abs().max() < 0.15 and default.abs().max() < coupled.abs().min() / 5
+    np.testing.assert_allclose(default, b_edges(size_factors="median-ratio"))
+
+
+def test_ranking_expression_leaves_normalised_log_input_alone():
+    ad = _ramps()
+    pp.prepare(ad, "time", n_pcs=2)
+    x = pp.get_expression(ad)
+    info = ad.uns["grn_mnn"]
+    assert info["transform"] != pp.COUNTS_TRANSFORM
+    np.testing.assert_array_equal(readout.ranking_expression(x, info["transform"]), x)
+    forced = readout.ranking_expression(x, info["transform"], "median-ratio")
+    assert not np.allclose(forced, x)
+    f = readout.median_ratio_factors(np.expm1(x))
+    np.testing.assert_allclose(np.expm1(forced), np.expm1(x) / f[:, None])
+    with pytest.raises(ConfigError, match="size_factors"):
+        readout.ranking_expression(x, info["transform"], "total")
+
+
+def _anti_fluctuating(n_per=100, seed=0):
+    """A, B and C rise together over 4 time points; within a time point B moves against A,
+    C independently of both."""
+    rng = np.random.default_rng(seed)
+    t = np.repeat([0.0, 1.0, 2.0, 3.0], n_per)
+    wiggle = rng.standard_normal(len(t))
+    a = 1.0 + 0.5 * t + 0.2 * wiggle
+    b = 1.0 + 0.5 * t - 0.2 * wiggle + 0.05 * rng.standard_normal(len(t))
+    c = 1.0 + 0.5 * t + 0.2 * rng.standard_normal(len(t))
+    return np.column_stack([a, b, c]), t
+
+
+def test_within_time_correlation_removes_the_shared_trend():
+    x, t = _anti_fluctuating()
+    src = np.array([0, 1, 2])
+    pooled = readout.linear_correlation(x, src)
+    within = readout.within_time_correlation(x, t, src)
+    assert pooled[1, 0] > 0.5 and within[1, 0] < -0.9  # the trend hides the anti-coupling
+    assert abs(within[2, 0]) < 0.15
+    np.testing.assert_allclose(np.diag(within), 1.0)
+    # one time point: the plain correlation of expm1(x)
+    one = x[t == 0.0]
+    np.testing.assert_allclose(
+        readout.within_time_correlation(one, np.zeros(len(one)), src),
+        np.corrcoef(np.expm1(one).T),
+        atol=1e-12,
+    )
+    with pytest.raises(InputError, match="do not match"):
+        readout.within_time_correlation(x, t[:-1], src)
+
+
+def test_sign_score_takes_the_within_time_sign_only_where_it_is_significant():
+    x, t = _anti_fluctuating()
+    src = np.array([0])
+    latent = readout.sign_score(x, t, src, "latent", sign_expression=x)
+    within = readout.sign_score(x, t, src, "within")
+    both = readout.sign_score(x, t, src, "latent+within", sign_expression=x)
+    assert latent[1, 0] > 0 and within[1, 0] < 0 and both[1, 0] == within[1, 0]
+    # C co-fluctuates with A by chance only (|r| sqrt(n - T) < 1.96): the trend's sign stays
+    dof = len(t) - 4
+    assert abs(within[2, 0]) * np.sqrt(dof) < readout.WITHIN_Z
+    assert both[2, 0] == latent[2, 0] > 0
+    np.testing.assert_allclose(
+        readout.sign_score(x, t, src, "expression"), readout.linear_correlation(x, src)
+    )
+    with pytest.raises(ConfigError, match="latent reconstruction"):
+        readout.sign_score(x, t, src, "latent+within")
+    with pytest.raises(ConfigError, match="signs must be"):
+        readout.sign_score(x, t, src, "pooled")
+
+
+def test_default_signs_follow_significant_within_time_coupling():
+    x, t = _anti_fluctuating()
+    ad = AnnData(X=x.astype(np.float32), obs=pd.DataFrame({"time": t}))
+    ad.obs_names = [f"c{i}" for i in range(ad.n_obs)]
+    ad.var_names = ["A", "B", "C"]
+    pp.prepare(ad, "time", n_pcs=2)
+
+    def weights(**kw):
+        net = readout.network(ad, sources=["A"], key_added=None, **kw)
+        return net.set_index("target")["weight"]
+
+    default, latent = weights(), weights(signs="latent")
+    assert latent["B"] > 0 and default["B"] < 0  # B moves against A within every time point
+    assert default["C"] == pytest.approx(latent["C"]) and default["C"] > 0
+    np.testing.assert_allclose(default.abs(), latent.abs())  # the sign source ranks nothing
+
+
+def test_within_time_signs_resolve_the_confounded_edge_of_an_incoherent_ffl():
+    from grn_mnn import simcases
+
+    case = simcases.make_case("ffl_incoherent", 0)  # X -> Y, X -> Z, Y -| Z
+    genes = list(case.adata.var_names)
+    conc = np.log1p(np.asarray(case.adata.layers["latent"], dtype=float))  # noise-free
+    t = case.adata.obs["time"].to_numpy()
+    y, z = genes.index("Y"), genes.index("Z")
+    src = np.array([y])
+    # both follow X over time, so Y and Z correlate positively across all cells...
+    assert readout.linear_correlation(conc, src)[z, 0] > 0.2
+    # ...while within a time point more Y means less Z: the repression
+    assert readout.within_time_correlation(conc, t, src)[z, 0] < 0
