@@ -70,15 +70,35 @@ def _run_reading(reading: str) -> Any:
     return method
 
 
-def lagged_expression_signs(adata: AnnData, sources: list[str] | None, seed: int) -> pd.DataFrame:
-    """The default reading with the signs of the expression's own correlation (first default)."""
-    ad = _prepared(adata, seed)
-    net = readout.network(ad, signs="expression", sources=sources, key_added=None)
-    return net[["source", "target", "weight"]]
+def _default_but(doc: str, **options: Any) -> Any:
+    """The default reading (``readout.network``) with some of its options changed."""
+
+    def method(adata: AnnData, sources: list[str] | None, seed: int) -> pd.DataFrame:
+        ad = _prepared(adata, seed)
+        net = readout.network(ad, sources=sources, key_added=None, **options)
+        return net[["source", "target", "weight"]]
+
+    method.__doc__ = doc
+    return method
 
 
 METHODS = {
-    "lagged_expression_signs": lagged_expression_signs,
+    "lagged_expression_signs": _default_but(
+        "The default reading with the signs of the expression's own correlation (first "
+        "default of session 4).",
+        signs="expression",
+    ),
+    "lagged_latent_signs": _default_but(
+        "The default reading with the latent reconstruction's signs only (stop 16's signs).",
+        signs="latent",
+    ),
+    "lagged_within_signs": _default_but(
+        "The default reading with the within-time correlation's signs only.", signs="within"
+    ),
+    "lagged_total_counts": _default_but(
+        "The default reading ranked on the total-count normalisation (stop 16's ranking).",
+        size_factors="none",
+    ),
     "pearson_linear": pearson_linear,
     "lagged_log": lagged_log,
     "lagged_t0.03": _lagged_temperature(0.03),
