@@ -95,6 +95,11 @@ METHODS = {
     "lagged_within_signs": _default_but(
         "The default reading with the within-time correlation's signs only.", signs="within"
     ),
+    "grn_mnn_stop16": _default_but(
+        "The default of stop 16: total-count ranking, latent reconstruction's signs.",
+        signs="latent",
+        size_factors="none",
+    ),
     "lagged_total_counts": _default_but(
         "The default reading ranked on the total-count normalisation (stop 16's ranking).",
         size_factors="none",
