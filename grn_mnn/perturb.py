@@ -21,6 +21,10 @@ knockout to 0, a fold of the unperturbed value, a fixed value, a shift of the un
 value), so that a fold of 1 or a shift of 0 changes nothing; a one-off perturbation is
 applied at the start only.
 
+The gene-to-latent mapping and the propagation are in :mod:`grn_mnn.propagate`, the result
+tables in :mod:`grn_mnn.perturb_report`; this module holds :class:`PerturbationResult`, the
+checks of the input, :func:`perturb` and :func:`write_results`.
+
 >>> res = perturb(model, adata, "FOXA2", knockout=True)
 >>> res.table.head()          # gene, time, delta, delta_sd, control, perturbed
 """
@@ -37,14 +41,16 @@ import pandas as pd
 from anndata import AnnData
 
 from .errors import ConfigError, InputError
+from .perturb_report import EMBED_NEIGHBOURS as EMBED_NEIGHBOURS
+from .perturb_report import _embed, _fate, _gene_table, _representation
 from .pp import KEY, LATENT_KEY, TIME_COL, get_expression, project
+from .propagate import _amplification, _flow, _grid, _linear, clamp_targets, latent_shift
+from .propagate import stable_propagator as stable_propagator
 
 #: files whose presence in ``out`` marks earlier results (refused without ``overwrite``)
 OUTPUT_MARKERS = ("perturbation.csv", "cell_shifts.csv", "run.json")
 
 Kind = Literal["knockout", "overexpress", "value", "shift_sd"]
-#: neighbours used to interpolate a user embedding (obsm) at a predicted latent state
-EMBED_NEIGHBOURS = 15
 #: default grid: the smallest gap between reported times divided by this
 DEFAULT_STEPS_PER_GAP = 4
 
@@ -273,59 +279,6 @@ def _kind(knockout: bool, overexpress, value, shift_sd) -> tuple[str, float | No
     return kind, amount
 
 
-# ----------------------------------------------------------------------------- mapping
-def clamp_targets(
-    x_genes: np.ndarray,
-    kind: str,
-    amount: float | None,
-    data_expr: np.ndarray,
-    knockout_to: str = "zero",
-) -> np.ndarray:
-    """Requested values (cells x perturbed genes) from the reconstructed values ``x_genes``.
-
-    ``knockout``: 0 (``knockout_to="zero"``) or the gene's minimum over the data (``"min"``),
-    never above the cell's own value;
-    ``overexpress``: ``fold`` times the expression on the linear scale, ``log1p(fold *
-    expm1(x))`` (expression is log1p-scaled, as :func:`grn_mnn.pp.prepare` makes it; values
-    <= 0 stay);
-    ``value``: that value; ``shift_sd``: ``x + k * sd`` with the gene's sd over the data.
-    """
-    if kind == "knockout":
-        if knockout_to not in ("zero", "min"):
-            raise ConfigError(f"knockout_to must be 'zero' or 'min', got {knockout_to!r}")
-        low = data_expr.min(axis=0) if knockout_to == "min" else np.zeros(x_genes.shape[1])
-        return np.minimum(x_genes, low)
-    if kind == "overexpress":
-        return np.where(x_genes > 0, np.log1p(amount * np.expm1(np.maximum(x_genes, 0))), x_genes)
-    if kind == "value":
-        return np.full(x_genes.shape, float(amount))
-    if kind == "shift_sd":
-        return x_genes + amount * data_expr.std(axis=0)
-    raise ConfigError(f"unknown perturbation kind {kind!r}")
-
-
-def latent_shift(
-    mapping: dict[str, Any], z: np.ndarray, idx: Sequence[int], target: np.ndarray, how: str
-) -> np.ndarray:
-    """Latent move that sets the reconstructed genes ``idx`` of cells ``z`` towards ``target``.
-
-    ``"project"``: ``S^-1 W_G^T (target - x_G)``, the exact image of the gene-space change
-    under ``z = S^-1 W^T (x - mu)``; ``"hold"``: ``pinv(W_G S) (target - x_G)``, the smallest
-    move that reaches ``target`` exactly in the reconstruction.
-    """
-    w = np.asarray(mapping["loadings"], dtype=np.float64)
-    s = np.asarray(mapping["pc_scale"], dtype=np.float64)
-    mu = np.asarray(mapping["gene_mean"], dtype=np.float64)
-    idx = np.asarray(idx, dtype=int)
-    u_g = w[idx] * s  # (genes G, d): x_G = mu_G + U_G z
-    gap = target - (mu[idx] + z @ u_g.T)  # (cells, G)
-    if how == "project":
-        return gap @ (w[idx] / s)
-    if how == "hold":
-        return gap @ np.linalg.pinv(u_g).T
-    raise ConfigError(f"mapping must be 'project' or 'hold', got {how!r}")
-
-
 # ----------------------------------------------------------------------------- main
 def perturb(
     model: Any,
@@ -510,211 +463,6 @@ def perturb(
     return PerturbationResult(
         table, shifts, fate, rep, background, settings, grid, zc_grid, zp_grid
     )
-
-
-def _flow(model, z0, shift0, grid, sustained, mp, idx, target_of, mapping, bar):
-    """Both arms chained through the model's propagator on the grid (nonlinear in the shift)."""
-    n = len(z0)
-    zc, zp = z0.copy(), z0 + shift0
-    out_c, out_p = [zc], [zp]
-    for k in range(len(grid) - 1):
-        both = model.predict(np.vstack([zc, zp]), grid[k], grid[k + 1])
-        zc, zp = both[:n], both[n:]
-        if sustained and np.isfinite(zp).all():
-            zp = zp + latent_shift(mp, zp, idx, target_of(zc), mapping)
-        out_c.append(zc)
-        out_p.append(zp)
-        bar.update()
-    return np.stack(out_c), np.stack(out_p)
-
-
-def stable_propagator(a: np.ndarray) -> np.ndarray:
-    """``expm`` of each operator in ``a`` (..., d, d) with its eigenvalues' real parts clipped at 0.
-
-    ``V diag(exp(min(Re l, 0) + i Im l)) V^-1``: decaying and rotating modes as fitted, growing
-    modes held at their size. Where the eigenvectors are too ill-conditioned for a finite
-    result, the whole spectrum is shifted instead: ``expm(a) * exp(-max(0, max Re l))``.
-    """
-    import torch
-
-    a = np.asarray(a, dtype=np.float64)
-    lam, v = np.linalg.eig(a)
-    clipped = np.minimum(lam.real, 0.0) + 1j * lam.imag
-    with np.errstate(all="ignore"):
-        out = (v @ (np.exp(clipped)[..., :, None] * np.linalg.inv(v))).real
-    bad = ~np.isfinite(out).all(axis=(-2, -1))
-    if bad.any():
-        grow = np.maximum(lam.real.max(axis=-1), 0.0)[bad]
-        raw = torch.linalg.matrix_exp(torch.from_numpy(a[bad])).numpy()
-        out[bad] = raw * np.exp(-grow)[:, None, None]
-    return out
-
-
-def _linear(model, z0, shift0, grid, sustained, mp, idx, target_of, mapping, bar, response):
-    """Unperturbed cells by the model's closed form from the start, ``z(t) = expm(A(z0, t0)
-    (t - t0)) z0`` (as trained, never chained); the shift carried along that path by the local
-    operators, ``dz(t + h) = expm(A(z(t), t) h) dz(t)`` (the model's linear response)."""
-    import torch
-
-    t0 = grid[0]
-    scale = float(model.module.time_scale)
-    if response == "stable":  # both arms under the same stabilised operators
-        a0 = model.operators(z0, t0)
-        zc = np.stack(
-            [z0]
-            + [
-                np.einsum("nij,nj->ni", stable_propagator(a0 * ((t - t0) / scale)), z0)
-                for t in grid[1:]
-            ]
-        )
-    else:
-        zc = np.stack([z0] + [model.predict(z0, t0, t) for t in grid[1:]])
-    dz = shift0.copy()
-    out_p = [z0 + dz]
-    for k in range(len(grid) - 1):
-        a = model.operators(zc[k], grid[k]) * ((grid[k + 1] - grid[k]) / scale)
-        if response == "stable":
-            prop = stable_propagator(a)
-        else:
-            prop = torch.linalg.matrix_exp(torch.from_numpy(a)).numpy()
-        dz = np.einsum("nij,nj->ni", prop, dz)
-        if sustained:
-            dz = dz + latent_shift(mp, zc[k + 1] + dz, idx, target_of(zc[k + 1]), mapping)
-        out_p.append(zc[k + 1] + dz)
-        bar.update()
-    return zc, np.stack(out_p)
-
-
-def _amplification(mp: dict, zc: np.ndarray, zp: np.ndarray) -> float:
-    """Median over cells of |gene-space shift| at the last time / at the start."""
-    u = np.asarray(mp["loadings"]) * np.asarray(mp["pc_scale"])
-    first = np.linalg.norm((zp[0] - zc[0]) @ u.T, axis=1)
-    last = np.linalg.norm((zp[-1] - zc[-1]) @ u.T, axis=1)
-    ok = first > 1e-12
-    return float(np.median(last[ok] / first[ok])) if ok.any() else float("nan")
-
-
-def _grid(times: np.ndarray, step: float) -> np.ndarray:
-    """Times from the first to the last of ``times``, every reported time on the grid."""
-    pts = [times[0]]
-    for a, b in zip(times[:-1], times[1:], strict=True):
-        k = max(1, int(np.ceil((b - a) / step - 1e-9)))
-        pts.extend(np.linspace(a, b, k + 1)[1:].tolist())
-    return np.asarray(pts, dtype=float)
-
-
-def _gene_table(mp: dict, times: np.ndarray, zc: np.ndarray, zp: np.ndarray) -> pd.DataFrame:
-    """Mean and sd over cells of the gene-space difference, exactly from the latent one."""
-    w = np.asarray(mp["loadings"], dtype=np.float64)
-    u = w * np.asarray(mp["pc_scale"], dtype=np.float64)
-    mu = np.asarray(mp["gene_mean"], dtype=np.float64)
-    genes = [str(g) for g in mp["genes"]]
-    frames = []
-    for r, t in enumerate(times):
-        dz = zp[r] - zc[r]
-        cov = (
-            np.atleast_2d(np.cov(dz, rowvar=False)) if len(dz) > 1 else np.zeros((u.shape[1],) * 2)
-        )
-        sd = np.sqrt(np.maximum(np.einsum("gd,de,ge->g", u, cov, u), 0.0))
-        frames.append(
-            pd.DataFrame(
-                {
-                    "gene": genes,
-                    "time": float(t),
-                    "delta": u @ dz.mean(axis=0),
-                    "delta_sd": sd,
-                    "control": mu + u @ zc[r].mean(axis=0),
-                    "perturbed": mu + u @ zp[r].mean(axis=0),
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
-
-
-def _representation(mp, idx, names, z0, shift0, target, zc_last, zp_last) -> pd.DataFrame:
-    u_g = np.asarray(mp["loadings"])[idx] * mp["pc_scale"]
-    mu_g = np.asarray(mp["gene_mean"])[idx]
-    x0 = mu_g + z0 @ u_g.T
-    requested = (target - x0).mean(axis=0)
-    achieved = (shift0 @ u_g.T).mean(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.where(np.abs(requested) > 1e-12, achieved / requested, 1.0)
-    return pd.DataFrame(
-        {
-            "gene": names,
-            "requested": requested,
-            "achieved": achieved,
-            "fraction": frac,
-            "target": target.mean(axis=0),
-            "control_last": mu_g + zc_last.mean(axis=0) @ u_g.T,
-            "perturbed_last": mu_g + zp_last.mean(axis=0) @ u_g.T,
-        }
-    )
-
-
-def _embed(adata, mp, basis, cells, times, zc, zp, groupby) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Cell shifts and the data cells on the 2-D embedding."""
-    z_all = np.asarray(adata.obsm[LATENT_KEY], dtype=np.float64)
-    s = np.asarray(mp["pc_scale"], dtype=np.float64)
-    u = np.asarray(mp["loadings"], dtype=np.float64) * s
-    if basis == "pca":
-        bg = z_all[:, :2] * s[:2]
-
-        def place(z: np.ndarray) -> np.ndarray:
-            return z[:, :2] * s[:2]
-    else:
-        emb = np.asarray(adata.obsm[basis], dtype=np.float64)
-        if emb.ndim != 2 or emb.shape[1] < 2:
-            raise InputError(f"obsm[{basis!r}] must have at least 2 columns, got {emb.shape}")
-        bg = emb[:, :2]
-        from sklearn.neighbors import NearestNeighbors
-
-        nn = NearestNeighbors(n_neighbors=min(EMBED_NEIGHBOURS, len(z_all))).fit(z_all)
-
-        def place(z: np.ndarray) -> np.ndarray:
-            dist, ind = nn.kneighbors(z)
-            wgt = 1.0 / (dist + 1e-6)
-            return (bg[ind] * wgt[..., None]).sum(axis=1) / wgt.sum(axis=1, keepdims=True)
-
-    rows = []
-    for r, t in enumerate(times):
-        pc, pp_ = place(zc[r]), place(zp[r])
-        rows.append(
-            pd.DataFrame(
-                {
-                    "cell": cells,
-                    "time": float(t),
-                    "x": pc[:, 0],
-                    "y": pc[:, 1],
-                    "dx": pp_[:, 0] - pc[:, 0],
-                    "dy": pp_[:, 1] - pc[:, 1],
-                    "norm": np.linalg.norm((zp[r] - zc[r]) @ u.T, axis=1),
-                }
-            )
-        )
-    background = pd.DataFrame(
-        {"x": bg[:, 0], "y": bg[:, 1], "time": adata.obs[TIME_COL].to_numpy(dtype=float)}
-    )
-    if groupby:
-        background["group"] = adata.obs[groupby].astype(str).to_numpy()
-    return pd.concat(rows, ignore_index=True), background
-
-
-def _fate(z_all, labels, zc_last, zp_last) -> pd.DataFrame:
-    """Fraction of predicted cells nearest each group's latent centroid, both arms."""
-    lab = pd.Series(labels).astype(str).to_numpy()
-    ok = pd.notna(pd.Series(labels)).to_numpy()
-    groups = list(dict.fromkeys(pd.Series(labels)[ok].astype(str)))
-    if len(groups) < 2:
-        raise InputError("groupby needs at least two groups for a fate shift")
-    cents = np.stack([z_all[ok & (lab == g)].mean(axis=0) for g in groups])
-
-    def frac(z: np.ndarray) -> np.ndarray:
-        near = np.argmin(((z[:, None, :] - cents[None]) ** 2).sum(axis=2), axis=1)
-        return np.bincount(near, minlength=len(groups)) / len(z)
-
-    fc, fp = frac(zc_last), frac(zp_last)
-    return pd.DataFrame({"group": groups, "control": fc, "perturbed": fp, "delta": fp - fc})
 
 
 def write_results(

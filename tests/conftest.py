@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny simulated time courses from the public simulator."""
+"""Shared fixtures: tiny simulated time courses from the public simulator, models fitted on them."""
 
 import os
 from pathlib import Path
@@ -54,6 +54,31 @@ def cloud():
         return x, t
 
     return make
+
+
+def _fit(n_pcs: int):
+    """Raw data, prepared data (``n_pcs`` PCs) and a quickly trained model."""
+    from grn_mnn import pp
+    from grn_mnn.model import CellMNN
+    from grn_mnn.simulate import simulate
+
+    raw = simulate(n_genes=8, n_timepoints=4, cells_per_time=30, seed=1)
+    adata = raw.copy()
+    pp.prepare(adata, "time", n_pcs)
+    model = CellMNN(adata, **FAST, seed=0).train(progress=False)
+    return raw, adata, model
+
+
+@pytest.fixture(scope="module")
+def full():
+    """A model whose PCA spans every gene (n_pcs = n_genes): a clamp is represented exactly."""
+    return _fit(8)
+
+
+@pytest.fixture(scope="module")
+def part():
+    """A model with 3 of 8 dimensions: a clamp is only partly representable."""
+    return _fit(3)
 
 
 def cli_flags(settings: dict) -> list[str]:
