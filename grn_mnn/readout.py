@@ -48,6 +48,7 @@ from .extract import _table, resolve_sources
 
 Timing = Literal["data", "flow"]
 SizeFactors = Literal["auto", "median-ratio", "none"]
+SIZE_FACTORS = ("auto", "median-ratio", "none")
 Signs = Literal["latent+within", "latent", "within", "expression"]
 SIGNS = ("latent+within", "latent", "within", "expression")
 #: a within-time correlation decides an edge's sign when |r| sqrt(n - T) exceeds this (5 %)
@@ -181,9 +182,9 @@ def ranking_expression(
     """
     from .pp import COUNTS_TRANSFORM
 
-    if size_factors not in ("auto", "median-ratio", "none"):
+    if size_factors not in SIZE_FACTORS:
         raise ConfigError(
-            f"size_factors must be 'auto', 'median-ratio' or 'none', got {size_factors!r}"
+            f"size_factors must be one of {', '.join(SIZE_FACTORS)}; got {size_factors!r}"
         )
     x = np.asarray(expression, dtype=float)
     if size_factors == "none" or (size_factors == "auto" and transform != COUNTS_TRANSFORM):
@@ -193,13 +194,17 @@ def ranking_expression(
 
 
 # ----------------------------------------------------------------------------- matrices
-def linear_correlation(expression: np.ndarray, source_idx: np.ndarray) -> np.ndarray:
-    """(genes x sources) Pearson correlation of ``expm1(expression)`` (0 for constant genes)."""
-    lin = np.expm1(np.asarray(expression, dtype=float))
-    c = lin - lin.mean(axis=0)
+def _correlation_of_centred(c: np.ndarray, source_idx: np.ndarray) -> np.ndarray:
+    """(genes x sources) correlation of the columns of an already centred matrix (0 if constant)."""
     sd = np.sqrt((c**2).mean(axis=0))
     c = np.divide(c, sd, out=np.zeros_like(c), where=sd > 0)
     return c.T @ c[:, source_idx] / len(c)
+
+
+def linear_correlation(expression: np.ndarray, source_idx: np.ndarray) -> np.ndarray:
+    """(genes x sources) Pearson correlation of ``expm1(expression)`` (0 for constant genes)."""
+    lin = np.expm1(np.asarray(expression, dtype=float))
+    return _correlation_of_centred(lin - lin.mean(axis=0), source_idx)
 
 
 def within_time_correlation(
@@ -222,9 +227,7 @@ def within_time_correlation(
         d = lin[m] - lin[m].mean(axis=0)
         sd = d.std(axis=0)
         c[m] = np.divide(d, sd, out=np.zeros_like(d), where=sd > 0)
-    sd = np.sqrt((c**2).mean(axis=0))
-    c = np.divide(c, sd, out=np.zeros_like(c), where=sd > 0)
-    return c.T @ c[:, source_idx] / len(c)
+    return _correlation_of_centred(c, source_idx)
 
 
 def sign_score(
@@ -234,14 +237,16 @@ def sign_score(
     signs: Signs = "latent+within",
     *,
     sign_expression: np.ndarray | None = None,
+    within_z: float = WITHIN_Z,
 ) -> np.ndarray:
     """(genes x sources) score whose sign is each edge's predicted sign (see :data:`SIGNS`).
 
     ``"latent"``: the linear-scale correlation of ``sign_expression`` (the latent
     reconstruction, required); ``"within"``: :func:`within_time_correlation` of
     ``expression``; ``"latent+within"``: the within-time correlation where it is significant
-    (``|r_w| sqrt(n - T) >`` :data:`WITHIN_Z`, with ``n`` cells in ``T`` time points), the
-    latent one elsewhere; ``"expression"``: the correlation of ``expression`` itself.
+    (``|r_w| sqrt(n - T) > within_z``, default :data:`WITHIN_Z`, with ``n`` cells in ``T``
+    time points), the latent one elsewhere; ``"expression"``: the correlation of
+    ``expression`` itself.
     """
     if signs not in SIGNS:
         raise ConfigError(f"signs must be one of {', '.join(SIGNS)}; got {signs!r}")
@@ -256,7 +261,7 @@ def sign_score(
         return latent
     within = within_time_correlation(expression, times, source_idx)
     dof = max(len(times) - np.unique(times).size, 1)
-    return np.where(np.abs(within) * np.sqrt(dof) > WITHIN_Z, within, latent)
+    return np.where(np.abs(within) * np.sqrt(dof) > within_z, within, latent)
 
 
 def lagged_matrix(
@@ -276,8 +281,7 @@ def lagged_matrix(
     (not the timing) to a subset, e.g. a window of time points. The weight is
     ``|r| * P * sign(s)`` with ``s`` the :func:`sign_score` of ``signs`` on the same cells
     (``sign_expression``: log expression of the same cells, e.g. :func:`latent_reconstruction`).
-    ``signs=None`` keeps the sign of ``r``, or takes that of ``sign_expression``'s correlation
-    when it is given (``"latent"``).
+    ``signs=None`` keeps the sign of ``r``.
     """
     x = np.asarray(expression, dtype=float)
     t = np.asarray(times, dtype=float)
@@ -288,8 +292,6 @@ def lagged_matrix(
     if sel.dtype == bool:
         sel = np.flatnonzero(sel)
     r = linear_correlation(x[sel], source_idx)
-    if signs is None and sign_expression is not None:
-        signs = "latent"
     if signs is not None:
         se = None if sign_expression is None else np.asarray(sign_expression, dtype=float)[sel]
         s = sign_score(x[sel], t[sel], source_idx, signs, sign_expression=se)

@@ -49,20 +49,19 @@ def sign_matrices(adata: AnnData, src_names: list[str] | None, seed: int) -> tup
     oracle = oracle[:, [list(adata.var_names).index(g) for g in genes]]
     info = ad.uns["grn_mnn"]
     w, s = np.asarray(info["loadings"]), np.asarray(info["pc_scale"])
-    within = readout.within_time_correlation(xr, t, src)
-    dof = len(t) - np.unique(t).size
-    latent = readout.linear_correlation(rec, src)
     out = {
         "latent+within (default)": readout.sign_score(
             xr, t, src, "latent+within", sign_expression=rec
         ),
-        "latent+within, z > 3": np.where(np.abs(within) * np.sqrt(dof) > 3.0, within, latent),
-        "within-time, median-ratio factors": within,
+        "latent+within, z > 3": readout.sign_score(
+            xr, t, src, "latent+within", sign_expression=rec, within_z=3.0
+        ),
+        "within-time, median-ratio factors": readout.within_time_correlation(xr, t, src),
         "within-time, total counts": readout.within_time_correlation(x, t, src),
         "ORACLE: noise-free concentrations, within-time": readout.within_time_correlation(
             np.log1p(oracle), t, src
         ),
-        "latent_d10 (stop 16 default)": latent,
+        "latent_d10 (stop 16 default)": readout.linear_correlation(rec, src),
         "expression": readout.linear_correlation(x, src),
         "oracle_correlation": pearson_matrix(oracle, src),
         "oracle_ridge_all_regulators": _ridge(oracle, src, 1e-3),
@@ -121,14 +120,13 @@ def normalised_default(adata: AnnData, src_names: list[str] | None, seed: int, h
     ad = _prepared(adata, seed)
     genes = list(ad.uns["grn_mnn"]["genes"])
     src = source_indices(genes, src_names)
-    x = pp.get_expression(ad)
+    x = pp.get_expression(ad)  # total counts, as pp.prepare normalises
     if how == "median-ratio":
         x = readout.ranking_expression(x, ad.uns["grn_mnn"]["transform"])
-    else:
+    elif how != "total":
         c = adata.X.toarray() if sp.issparse(adata.X) else np.asarray(adata.X, dtype=float)
         c = c[:, [list(adata.var_names).index(g) for g in genes]]
-        sf = size_factors(c, how, adata)
-        x = np.log1p(c / sf[:, None]) if how != "total" else x
+        x = np.log1p(c / size_factors(c, how, adata)[:, None])
     t = ad.obs[pp.TIME_COL].to_numpy().astype(float)
     mat = readout.lagged_matrix(
         x, t, src, signs="latent+within", sign_expression=readout.latent_reconstruction(ad)
