@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import DEFAULT_READING, READINGS, MNNConfig
+from .config import DEFAULT_READING, READINGS, SIGNS, SIZE_FACTORS, MNNConfig
 from .errors import GrnMnnError, InputError
 
 _SKIP_FIELDS = {"seed", "n_pcs", "extra", "threads"}
@@ -96,6 +96,22 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sp.add_argument("--overwrite", action="store_true", help="replace results already in --out")
 
+    def readout_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "--signs",
+            default=SIGNS[0],
+            choices=list(SIGNS),
+            help="co-expression readings: where each edge's sign comes from (default "
+            "latent+within: the within-time correlation where significant, else the latent one)",
+        )
+        sp.add_argument(
+            "--size-factors",
+            default=SIZE_FACTORS[0],
+            choices=list(SIZE_FACTORS),
+            help="co-expression readings: size factors of the ranking (default auto: "
+            "median-of-ratios when grn_mnn normalised raw counts itself)",
+        )
+
     r = sub.add_parser("run", help="prepare -> fit -> extract -> score -> export")
     r.add_argument(
         "--input",
@@ -160,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
         "grnboost2 genie3 (GENIE3: about an hour on 1,448 genes; --peer-trees 100 ~10x less)",
     )
     r.add_argument("--peer-trees", type=int, default=None, help="trees per peer regression")
+    readout_args(r)
     common(r)
     _config_args(r)
 
@@ -187,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="network reading (default: run's, time-ordered co-expression; see docs/accuracy.md)",
     )
     e.add_argument("--graphml", action="store_true", help="also write GraphML files")
+    readout_args(e)
     common(e)
 
     _perturb_parser(sub, common)
@@ -248,6 +266,8 @@ def _cmd_run(ns: argparse.Namespace) -> None:
         data_kind=ns.data_kind,
         time_order=_time_order(ns.time_order),
         reading=ns.reading,
+        signs=ns.signs,
+        size_factors=ns.size_factors,
         sources=sources,
         graph_edges=ns.graph_edges,
         quiet=ns.quiet,
@@ -302,6 +322,8 @@ def _cmd_extract(ns: argparse.Namespace) -> None:
         top_k=ns.top_k,
         top_n=ns.top_n,
         spread=True,
+        signs=ns.signs,
+        size_factors=ns.size_factors,
     )
     write_csv(out / "edges.csv", df)
     if ns.graphml:

@@ -19,6 +19,12 @@ from .errors import ConfigError
 #: Cell-MNN operator J = W S A S^-1 W^T ("jacobian", "contribution"; :mod:`grn_mnn.extract`)
 READINGS = ("lagged", "flow-lagged", "jacobian", "contribution")
 DEFAULT_READING = "lagged"
+#: the co-expression readings (:mod:`grn_mnn.readout`); the others read the Cell-MNN operator
+LAGGED_READINGS = ("lagged", "flow-lagged")
+#: where the co-expression readings take each edge's sign (:func:`grn_mnn.readout.sign_score`)
+SIGNS = ("latent+within", "latent", "within", "expression")
+#: size factors of the co-expression ranking (:func:`grn_mnn.readout.ranking_expression`)
+SIZE_FACTORS = ("auto", "median-ratio", "none")
 
 
 @dataclass

@@ -22,7 +22,7 @@ from anndata import AnnData
 from . import __version__
 from ._io import file_sha256, prepare_outdir, write_csv, write_json
 from .baselines import BASELINES
-from .config import DEFAULT_READING, READINGS, MNNConfig
+from .config import DEFAULT_READING, LAGGED_READINGS, READINGS, SIGNS, SIZE_FACTORS, MNNConfig
 from .errors import ConfigError, GrnMnnError, InputError, ReferenceNetworkError
 from .model import CellMNN
 from .peers import PEERS
@@ -104,6 +104,8 @@ def run(
     time_order: dict[Any, float] | None = None,
     config: MNNConfig | None = None,
     reading: str | None = None,
+    signs: str = "latent+within",
+    size_factors: str = "auto",
     sources: str | Sequence[str] | None = "auto",
     graph_edges: int = 1000,
     quiet: bool = False,
@@ -140,6 +142,10 @@ def run(
         co-expression needs the expression matrix in memory). ``"flow-lagged"``: the same with
         the change times of the fitted Cell-MNN flow. ``"jacobian"`` / ``"contribution"``: the
         Cell-MNN operator J = W S A S^-1 W^T (:mod:`grn_mnn.extract`).
+    signs, size_factors
+        Where the co-expression readings take each edge's sign, and the size factors of their
+        ranking (:func:`grn_mnn.readout.network`; :data:`grn_mnn.readout.SIGNS`,
+        :data:`grn_mnn.readout.SIZE_FACTORS`). The operator readings accept the defaults only.
     sources
         Candidate regulators: ``"auto"`` (default: the bundled TF list when the species is human
         or mouse, else every gene), ``"tf"``, ``None``/``"all"`` (every gene) or a list.
@@ -172,6 +178,7 @@ def run(
         reading = "jacobian" if backed else DEFAULT_READING
     if reading not in READINGS:
         raise ConfigError(f"reading must be one of {list(READINGS)}, got {reading!r}")
+    _check_readout_options(reading, signs, size_factors)
     out = prepare_outdir(out, overwrite or resume, RESULT_MARKERS)
     # ------------------------------------------------------------------ input
     if backed:
@@ -236,7 +243,8 @@ def run(
     stage("extracting gene networks (all cells and per time point)")
     n_genes = len(info["genes"])
     top_n = None if n_genes <= ALL_PAIRS_MAX_GENES else TOP_EDGES
-    edges = gene_network(model, adata, reading, sources=src_spec, top_n=top_n)
+    readout_kw = {"signs": signs, "size_factors": size_factors}
+    edges = gene_network(model, adata, reading, sources=src_spec, top_n=top_n, **readout_kw)
     edges = edges.drop(columns=["n_cells"])
     by_time = gene_network(
         model,
@@ -245,10 +253,16 @@ def run(
         sources=src_spec,
         by="time",
         top_n=min(TOP_EDGES, n_genes * (n_genes - 1)),
+        **readout_kw,
     )
-    files["edges"] = str(write_csv(out / "edges.csv", edges[["source", "target", "weight"]]))
+    evidence = [c for c in SIGN_EVIDENCE if c in edges.columns]  # co-expression readings
+    files["edges"] = str(
+        write_csv(out / "edges.csv", edges[["source", "target", "weight", *evidence]])
+    )
     files["edges_by_time"] = str(
-        write_csv(out / "edges_by_time.csv", by_time[["source", "target", "weight", "time"]])
+        write_csv(
+            out / "edges_by_time.csv", by_time[["source", "target", "weight", "time", *evidence]]
+        )
     )
 
     # ------------------------------------------------------------------ score
@@ -257,7 +271,7 @@ def run(
         if reference not in (None, "none")
         else "no reference: scoring skipped"
     )
-    scores = None
+    scores, peer_tables = None, {}
     if ref is not None:
         scores, ref = _score(
             model,
@@ -271,6 +285,7 @@ def run(
             peers=PEERS if peers is True else tuple(peers or ()),
             peer_options=peer_options,
             sources=src_names,
+            peer_tables=peer_tables,
         )
     provenance = {
         "version": __version__,
@@ -280,6 +295,7 @@ def run(
         "config": cfg.to_dict(),
         "n_pcs": n_pcs,
         "reading": reading,
+        **({"signs": signs, "size_factors": size_factors} if reading in LAGGED_READINGS else {}),
         "sources": src_spec if src_spec is None or isinstance(src_spec, str) else "list",
         "backed": bool(backed),
     }
@@ -320,7 +336,7 @@ def run(
             from .validate import _restrict_sources
 
             scored = ref if src_names is None else _restrict_sources(ref, src_names)
-            curves = _pr_curves(adata, edges, scored, expression=not backed)
+            curves = _pr_curves(adata, edges, scored, not backed, peer_tables)
         files.update(_plots(out, model, by_time, scores, curves))
 
     # ------------------------------------------------------------------ manifest
@@ -383,6 +399,25 @@ def default_sources(adata: AnnData) -> str | None:
     return "tf" if adata.uns.get("species") in ("human", "mouse") else None
 
 
+#: per-edge sign evidence the co-expression readings add to edges.csv (readout.network)
+SIGN_EVIDENCE = ("sign_z", "sign_from")
+
+
+def _check_readout_options(reading: str, signs: str, size_factors: str) -> None:
+    """Refuse unknown sign sources / size factors, and either of them on an operator reading."""
+    if signs not in SIGNS:
+        raise ConfigError(f"signs must be one of {', '.join(SIGNS)}; got {signs!r}")
+    if size_factors not in SIZE_FACTORS:
+        raise ConfigError(
+            f"size_factors must be one of {', '.join(SIZE_FACTORS)}; got {size_factors!r}"
+        )
+    if reading not in LAGGED_READINGS and (signs, size_factors) != (SIGNS[0], SIZE_FACTORS[0]):
+        raise ConfigError(
+            f"signs / size_factors set the co-expression readings ({', '.join(LAGGED_READINGS)}); "
+            f"reading={reading!r} takes its signs from the Cell-MNN operator: drop them"
+        )
+
+
 def gene_network(
     model: CellMNN | None,
     adata: AnnData,
@@ -394,21 +429,27 @@ def gene_network(
     top_k: int | None = None,
     top_n: int | None = None,
     spread: bool = False,
+    signs: str = "latent+within",
+    size_factors: str = "auto",
 ) -> pd.DataFrame:
     """The gene network ``run`` writes, for any of :data:`READINGS`.
 
     ``"lagged"`` needs no model (pass ``None``): it is what the accuracy benchmark scores as
     grn_mnn's default without training. ``spread`` adds the operator readings' spread across
-    cells (``weight_std``); ``run`` does not write it, so it is off by default.
+    cells (``weight_std``); ``run`` does not write it, so it is off by default. ``signs`` and
+    ``size_factors`` go to :func:`grn_mnn.readout.network` (co-expression readings only).
     """
     from . import extract, readout
 
-    if reading in ("lagged", "flow-lagged"):
+    _check_readout_options(reading, signs, size_factors)
+    if reading in LAGGED_READINGS:
         timing = "data" if reading == "lagged" else "flow"
         return readout.network(
             adata,
             model=model,
             timing=timing,
+            signs=signs,
+            size_factors=size_factors,
             sources=sources,
             species=species,
             by=by,
@@ -444,11 +485,12 @@ def _score(
     peers: Sequence[str] = (),
     peer_options: Mapping[str, Mapping[str, Any]] | None = None,
     sources: Sequence[str] | None = None,
+    peer_tables: dict[str, pd.DataFrame] | None = None,
 ) -> tuple[dict | None, Any]:
     """Score against the loaded reference with baselines; skip (with a message) on no overlap.
 
     Without ``expression`` (a streamed run) the baselines and per-cell votes that need the
-    expression matrix are skipped.
+    expression matrix are skipped. ``peer_tables`` receives the scored peers' networks.
     """
     from . import pp, validate
     from .reference import restrict
@@ -484,6 +526,7 @@ def _score(
             peer_options={k: v for k, v in (peer_options or {}).items() if k in peers},
             quiet=True,
             sources=sources,
+            peer_tables=peer_tables,
         )
     except ReferenceNetworkError as exc:  # e.g. no reference TF among the sources
         _log(quiet, f"scoring skipped: {exc}")
@@ -640,9 +683,14 @@ def _plots(
 
 
 def _pr_curves(
-    adata: AnnData, edges: pd.DataFrame, ref: Any, expression: bool = True
+    adata: AnnData,
+    edges: pd.DataFrame,
+    ref: Any,
+    expression: bool = True,
+    peer_tables: Mapping[str, pd.DataFrame] | None = None,
 ) -> dict[str, tuple]:
-    """(y_true, y_score) of the link task for Cell-MNN and the baselines (same candidates)."""
+    """(y_true, y_score) of the link task for Cell-MNN, the baselines and the scored peers
+    (same candidates)."""
     from . import baselines, pp, validate
 
     genes = list(adata.uns["grn_mnn"]["genes"])
@@ -660,6 +708,7 @@ def _pr_curves(
         times = adata.obs[pp.TIME_COL].to_numpy()
         tables["pearson"] = baselines.pearson(expr, genes, times, sources=src)
         tables["linear_ode"] = baselines.linear_ode(expr, genes, times, sources=src)
+    tables.update(peer_tables or {})
     return {k: validate.link_labels(v, ref, genes) for k, v in tables.items()}
 
 
@@ -673,7 +722,8 @@ def _summary(adata, model, edges, scores, out, manifest) -> str:
         "strongest edges (source -> target, weight):",
     ]
     for r in edges.head(8).itertuples():
-        lines.append(f"  {r.source} -> {r.target}  {r.weight:+.4g}")
+        evidence = f"  (sign: {r.sign_from}, z {r.sign_z:+.1f})" if "sign_z" in edges else ""
+        lines.append(f"  {r.source} -> {r.target}  {r.weight:+.4g}{evidence}")
     if scores is not None:
         from .validate import score_table
 

@@ -318,6 +318,7 @@ def score(
     peer_options: Mapping[str, Mapping[str, Any]] | None = None,
     quiet: bool = False,
     sources: Sequence[str] | None = None,
+    peer_tables: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
     """Sign and link scores of ``edges`` and of the baselines against ``reference``.
 
@@ -364,6 +365,9 @@ def score(
         :func:`grn_mnn.peers.genie3_matrix`); recorded in ``settings['peers']``.
     quiet
         Do not log the line saying the peers were skipped (it stays in ``settings``).
+    peer_tables
+        A dict to receive each scored peer's signed network as a ``source, target, weight``
+        table (e.g. for a precision-recall plot), so the peers are not run twice.
 
     Returns
     -------
@@ -432,6 +436,8 @@ def score(
     )
     for name, pmat in peer_info.pop("matrices").items():
         methods[name] = _method(cands, pmat, n_boot, seed, min_edges_per_tf)
+        if peer_tables is not None:
+            peer_tables[name] = bl.matrix_to_edges(pmat, cands.genes, cands.src)
     ov = sub.report["overlap"]
     cleaning = {k: v for k, v in ref.report.items() if k != "overlap"}
     return {

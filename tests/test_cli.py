@@ -122,6 +122,7 @@ def test_run_extract_score_export(sim_h5ad, sim, tmp_path, capsys):
         (["run", "--input", "{h5}", "--time-key", "day"], "available columns"),
         (["run", "--input", "{h5}", "--n-pcs", "500"], "n_pcs"),
         (["run", "--input", "{h5}", "--gamma", "3"], "gamma"),
+        (["run", "--input", "{h5}", "--reading", "jacobian", "--signs", "within"], "drop them"),
         (
             ["score", "--edges", "missing.csv", "--reference", "trrust-human", "--out", "{o}"],
             "missing.csv",
@@ -395,13 +396,26 @@ def test_score_peers_skip_line_and_no_peers(sim_h5ad, sim, tmp_path, capsys, mon
 
 
 @pytest.mark.skipif(not peers.available(), reason="arboreto not installed")
-def test_run_scores_peers_only_when_asked(sim_h5ad, sim, tmp_path):
+def test_run_scores_peers_only_when_asked(sim_h5ad, sim, tmp_path, monkeypatch):
+    import grn_mnn.pl
+
+    drawn = {}
+    real = grn_mnn.pl.plot_pr_curves
+    monkeypatch.setattr(
+        grn_mnn.pl,
+        "plot_pr_curves",
+        lambda curves, path: drawn.update(curves) or real(curves, path),
+    )
     ref = _truth_tsv(sim, tmp_path)
     args = run_args(sim_h5ad, tmp_path / "r", "--peers", "grnboost2", "--peer-trees", "10")
     args[args.index("--reference") + 1] = str(ref)
+    args.remove("--no-plots")
     assert main(args) == 0
     s = json.loads((tmp_path / "r" / "scores.json").read_text())
     assert "grnboost2" in s["methods"] and "genie3" not in s["methods"]
+    # the precision-recall plot draws the scored peer beside grn_mnn and the baselines
+    assert {"grnboost2", "pearson", "random"} <= set(drawn) and "genie3" not in drawn
+    assert (tmp_path / "r" / "plots" / "pr_curves.png").stat().st_size > 0
     assert s["settings"]["peers"]["options"] == {"grnboost2": {"n_estimators": 10}}
 
 
@@ -420,6 +434,13 @@ def test_extract_default_reading_is_runs_network(sim_h5ad, tmp_path, capsys):
     assert main(jac_args) == 0
     other = pd.read_csv(jac / "edges.csv").head(len(ran))
     assert not np.allclose(other["weight"], ran["weight"])
+    # --signs changes the signs only: the same edges with the same |weight|
+    sig = extract_args(model, str(sim_h5ad), str(tmp_path / "sig"), "--signs", "within", "--quiet")
+    assert main(sig) == 0
+    within = pd.read_csv(tmp_path / "sig" / "edges.csv").head(len(ran))
+    assert within[["source", "target"]].equals(ran[["source", "target"]])
+    np.testing.assert_allclose(within["weight"].abs(), ran["weight"].abs(), rtol=1e-9)
+    assert (np.sign(within["weight"]) != np.sign(ran["weight"])).any()
     # the co-expression reading has no per-cluster form: a one-line error naming the fix
     capsys.readouterr()
     bad = extract_args(model, str(sim_h5ad), str(tmp_path / "bad"), "--by", "lineage")

@@ -3,6 +3,7 @@
 import json
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import FAST
@@ -37,7 +38,12 @@ def test_run_writes_every_output(sim, reference_file, tmp_path):
     for name in OUTPUTS:
         assert (out / name).exists(), name
     edges = pd.read_csv(out / "edges.csv")
-    assert list(edges.columns) == ["source", "target", "weight"]
+    assert list(edges.columns) == ["source", "target", "weight", "sign_z", "sign_from"]
+    # the default's sign is the within-time one exactly where that is significant
+    within = edges["sign_from"] == "within"
+    assert within.any() and (edges["sign_z"][within].abs() > 1.96).all()
+    assert (edges["sign_z"][~within].abs() <= 1.96).all()
+    assert (np.sign(edges["weight"][within]) == np.sign(edges["sign_z"][within])).all()
     n = sim.n_vars
     assert len(edges) == n * (n - 1)  # all ordered pairs, no self-loops
     assert (edges["source"] != edges["target"]).all()
@@ -55,7 +61,7 @@ def test_run_writes_every_output(sim, reference_file, tmp_path):
     assert (out / "networks").is_dir()
     for png in ("scores.png", "pr_curves.png", "heatmap.png", "training.png"):
         assert (out / "plots" / png).stat().st_size > 1000, png
-    assert res.summary
+    assert "(sign: " in res.summary  # the strongest edges name their sign's evidence
 
 
 def test_overwrite_refused_and_no_reference(sim, tmp_path):
@@ -194,3 +200,42 @@ def test_run_restricts_sources_and_scores_on_them(sim, tmp_path):
     assert set(res.edges["source"]) == {"TF1", "TF2"}
     assert res.scores["reference"]["n_candidate_sources"] == 2
     assert res.scores["settings"]["sources_given"] == 2
+
+
+def test_sign_and_size_factor_options_reach_the_network_and_the_manifest(sim, tmp_path):
+    """run(signs=, size_factors=) writes readout.network's table for them and records them;
+    an operator reading refuses them before training."""
+    from grn_mnn import pp, readout
+
+    kw = dict(reference="none", n_pcs=3, quiet=True, plots=False, **FAST)
+    res = pipeline.run(
+        sim.copy(), out=tmp_path / "r", signs="expression", size_factors="none", **kw
+    )
+    prepared = sim.copy()
+    pp.prepare(prepared, "time", 3)
+    want = readout.network(
+        prepared,
+        signs="expression",
+        size_factors="none",
+        sources=pipeline.default_sources(prepared),
+        key_added=None,
+    )
+    pd.testing.assert_frame_equal(
+        res.edges.reset_index(drop=True), want.drop(columns="n_cells").reset_index(drop=True)
+    )
+    default = pipeline.gene_network(None, prepared)
+    assert not default["weight"].equals(want["weight"])  # the options change the network
+    manifest = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert (manifest["signs"], manifest["size_factors"]) == ("expression", "none")
+    # edges.csv carries each edge's within-time z and sign source
+    written = pd.read_csv(tmp_path / "r" / "edges.csv")
+    assert list(written.columns) == ["source", "target", "weight", "sign_z", "sign_from"]
+    assert set(written["sign_from"]) == {"expression"}
+    np.testing.assert_allclose(written["sign_z"], want["sign_z"], rtol=1e-5)  # 6 digits
+    with pytest.raises(ConfigError, match="signs must be one of"):
+        pipeline.gene_network(None, prepared, signs="pooled")
+    with pytest.raises(ConfigError, match="size_factors must be one of"):
+        pipeline.gene_network(None, prepared, size_factors="total")
+    with pytest.raises(ConfigError, match="drop them"):
+        pipeline.run(sim.copy(), out=tmp_path / "j", reading="jacobian", signs="within", **kw)
+    assert not (tmp_path / "j").exists()

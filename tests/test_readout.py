@@ -270,6 +270,21 @@ def test_default_signs_follow_significant_within_time_coupling():
     assert latent["B"] > 0 and default["B"] < 0  # B moves against A within every time point
     assert default["C"] == pytest.approx(latent["C"]) and default["C"] > 0
     np.testing.assert_allclose(default.abs(), latent.abs())  # the sign source ranks nothing
+    # each edge carries its within-time z and where its sign came from
+    net = readout.network(ad, sources=["A"], key_added=None).set_index("target")
+    within = readout.within_time_correlation(pp.get_expression(ad), t, np.array([0]))
+    z = within[:, 0] * np.sqrt(len(t) - 4)
+    assert net.loc["B", "sign_z"] == pytest.approx(z[1]) and z[1] < -readout.WITHIN_Z
+    assert net.loc["C", "sign_z"] == pytest.approx(z[2]) and abs(z[2]) < readout.WITHIN_Z
+    assert (net.loc["B", "sign_from"], net.loc["C", "sign_from"]) == ("within", "latent")
+    other = readout.network(ad, sources=["A"], signs="latent", key_added=None)
+    assert set(other["sign_from"]) == {"latent"}
+    np.testing.assert_allclose(other.set_index("target")["sign_z"], net["sign_z"])
+    by_time = readout.network(ad, sources=["A"], by="time", key_added=None)
+    first = by_time[by_time["time"] == 0.0].set_index("target")  # cells of times 0 and 1
+    win = t <= 1.0
+    w01 = readout.within_time_correlation(pp.get_expression(ad)[win], t[win], np.array([0]))
+    assert first.loc["B", "sign_z"] == pytest.approx(w01[1, 0] * np.sqrt(win.sum() - 2))
 
 
 def test_within_time_signs_resolve_the_confounded_edge_of_an_incoherent_ffl():

@@ -61,3 +61,25 @@ def test_default_row_is_the_default_networks_sign_accuracy(ss):
     assert same["sign_accuracy"] == pytest.approx(default["sign_accuracy"])
     # the noise-free within-time correlation signs every edge of the motif right
     assert acc("ORACLE: noise-free concentrations, within-time") == 1.0
+
+
+def test_session7_rows_gate_like_the_default_and_the_ode_reads_a_known_system(ss):
+    case = simcases.make_case("ffl_coherent", 0)
+    mats, ad = ss.sign_matrices(case.adata, case.sources, 0)
+    prep_x = readout.ranking_expression(pp.get_expression(ad), ad.uns["grn_mnn"]["transform"])
+    t = ad.obs[pp.TIME_COL].to_numpy().astype(float)
+    src = np.arange(prep_x.shape[1])
+    rec = readout.latent_reconstruction(ad)
+    want = readout.sign_score(prep_x, t, src, sign_expression=rec, within_z=2.5)
+    np.testing.assert_array_equal(mats["latent+within, z > 2.5"], want)
+    # d(target)/dt = +1 * source - 0.5 * target, d(other)/dt = -1 * source: means on a grid
+    times = np.linspace(0.0, 3.0, 13)
+    s = 1.0 + times
+    target, other = np.zeros_like(times), np.full_like(times, 10.0)
+    for k in range(1, len(times)):
+        dt = times[k] - times[k - 1]
+        target[k] = target[k - 1] + dt * (s[k - 1] - 0.5 * target[k - 1])
+        other[k] = other[k - 1] - dt * s[k - 1]
+    lin = np.column_stack([s, target, other])
+    ode = ss._bivariate_ode(lin, times, np.array([0]))
+    assert ode[1, 0] > 0 > ode[2, 0] and ode[0, 0] == 0

@@ -179,11 +179,17 @@ def test_peers_scored_beside_baselines_when_available(ref):
     tab = validate.score_table(s)
     assert {"grnboost2", "genie3"} <= set(tab.index)
     assert np.isfinite(tab.loc["grnboost2", "auroc"])
+    tables: dict = {}
     only = validate.score(
         truth(ref), ref, expression=x, genes=GENES, baselines=("grnboost2",), n_boot=0,
-        peer_options=fast,
+        peer_options=fast, peer_tables=tables,
     )  # fmt: skip
     assert set(only["methods"]) == {"cellmnn", "grnboost2"}
+    # the handed-back table is the network that was scored (for run's precision-recall plot)
+    assert list(tables) == ["grnboost2"]
+    again = validate.score(tables["grnboost2"], ref, genes=GENES, baselines=(), n_boot=0)
+    assert again["methods"]["cellmnn"]["link"] == only["methods"]["grnboost2"]["link"]
+    assert again["methods"]["cellmnn"]["sign"] == only["methods"]["grnboost2"]["sign"]
 
 
 def test_peers_skipped_in_one_line_when_absent(ref, monkeypatch, caplog):

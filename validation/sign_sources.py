@@ -4,8 +4,9 @@ The default network ranks edges by |r_lin| x precedence on median-ratio size fac
 each edge's sign from the within-time correlation where it is significant, else from the
 linear-scale correlation of the latent reconstruction (``readout``, ``signs="latent+within"``).
 This script measures, on the simulated benchmark cases, the sign accuracy on the true edges of
-other sign sources, and the whole default network (AUPRC ratio, sign accuracy) under other
-size factors. Numbers are in ``docs/accuracy.md``; nothing here is used by the package.
+other sign sources (session 7's rows: :func:`session7_rows`), and the whole default network
+(AUPRC ratio, sign accuracy) under other size factors. Numbers are in ``docs/accuracy.md``;
+nothing here is used by the package.
 
     python validation/sign_sources.py --seeds 0,1,2 --out validation/results/sign_sources.json
 """
@@ -34,6 +35,75 @@ def _prepared(adata: AnnData, seed: int, n_pcs: int = pipeline.RUN_N_PCS) -> Ann
     ad = adata.copy()
     pp.prepare(ad, "time", min(n_pcs, ad.n_vars - 1), seed=seed)
     return ad
+
+
+def _gate(within: np.ndarray, dof: int, fallback: np.ndarray, z: float = readout.WITHIN_Z):
+    """The default's rule with another within-time estimate or fallback."""
+    return np.where(np.abs(within) * np.sqrt(max(dof, 1)) > z, within, fallback)
+
+
+def _within_scaled(values: np.ndarray, t: np.ndarray, src: np.ndarray) -> np.ndarray:
+    """Within-time correlation of ``values`` as they are (no expm1): each gene z-scored per time."""
+    c = np.zeros_like(values, dtype=float)
+    for tk in np.unique(t):
+        m = t == tk
+        d = values[m] - values[m].mean(axis=0)
+        sd = d.std(axis=0)
+        c[m] = np.divide(d, sd, out=np.zeros_like(d), where=sd > 0)
+    return readout._correlation_of_centred(c, src)
+
+
+def _pearson_residuals(counts: np.ndarray, t: np.ndarray, theta: float = 10.0) -> np.ndarray:
+    """Negative-binomial Pearson residuals per time point (mean: size factor x gene mean)."""
+    sf = readout.median_ratio_factors(counts)
+    out = np.zeros_like(counts, dtype=float)
+    for tk in np.unique(t):
+        m = t == tk
+        mu = sf[m, None] * counts[m].sum(axis=0) / sf[m].sum()
+        r = (counts[m] - mu) / np.sqrt(mu + mu**2 / theta + 1e-12)
+        out[m] = np.clip(r, -np.sqrt(m.sum()), np.sqrt(m.sum()))
+    return out
+
+
+def _bivariate_ode(lin: np.ndarray, t: np.ndarray, src: np.ndarray) -> np.ndarray:
+    """Sign of ``a`` in d(mean target)/dt = a mean(source) - g mean(target) + b, per pair,
+    fitted by least squares on the time points' means (forward differences)."""
+    ts = np.unique(t)
+    means = np.array([lin[t == k].mean(axis=0) for k in ts])
+    slope, m0 = np.diff(means, axis=0) / np.diff(ts)[:, None], means[:-1]
+    out = np.zeros((lin.shape[1], len(src)))
+    for i in range(lin.shape[1]):
+        for jj, j in enumerate(src):
+            if i != j:
+                a = np.column_stack([m0[:, j], m0[:, i], np.ones(len(m0))])
+                out[i, jj] = np.linalg.lstsq(a, slope[:, i], rcond=None)[0][0]
+    return out
+
+
+def session7_rows(xr, t, src, rec, counts) -> dict[str, np.ndarray]:
+    """Sign sources measured in session 7 (docs/accuracy.md): other gates, estimators, fallbacks."""
+    dof = len(t) - np.unique(t).size
+    within = readout.within_time_correlation(xr, t, src)
+    latent = readout.linear_correlation(rec, src)
+    later = t > t.min()
+    w_later = readout.within_time_correlation(xr[later], t[later], src)
+    pr = _within_scaled(_pearson_residuals(counts, t), t, src)
+    ode = _bivariate_ode(np.expm1(xr), t, src)
+    return {
+        **{f"latent+within, z > {z}": _gate(within, dof, latent, z) for z in (1.0, 1.5, 2.5)},
+        "within where significant, else expression": _gate(
+            within, dof, readout.linear_correlation(xr, src)
+        ),
+        "within-time, NB Pearson residuals (theta 10)": pr,
+        "NB Pearson residuals where significant, else latent": _gate(pr, dof, latent),
+        "within-time, log scale": _within_scaled(xr, t, src),
+        "within-time, detection (count > 0)": _within_scaled((counts > 0).astype(float), t, src),
+        "within-time without the first time point, else latent": _gate(
+            w_later, int(later.sum()) - np.unique(t[later]).size, latent
+        ),
+        "bivariate linear ODE of the time-point means": ode,
+        "within where significant, else bivariate ODE": _gate(within, dof, ode),
+    }
 
 
 def sign_matrices(adata: AnnData, src_names: list[str] | None, seed: int) -> tuple[dict, AnnData]:
@@ -73,6 +143,10 @@ def sign_matrices(adata: AnnData, src_names: list[str] | None, seed: int) -> tup
         "latent_exp1.5": pearson_matrix(np.exp(1.5 * rec), src),
         "latent_clip25": pearson_matrix(np.maximum(rec, np.percentile(rec, 25, axis=0)), src),
     }
+    c = adata.X.toarray() if sp.issparse(adata.X) else np.asarray(adata.X, dtype=float)
+    out.update(
+        session7_rows(xr, t, src, rec, c[:, [list(adata.var_names).index(g) for g in genes]])
+    )
     for d in (5, 15, 20):
         out[f"latent_d{d}"] = readout.linear_correlation(
             readout.latent_reconstruction(_prepared(adata, seed, d)), src
