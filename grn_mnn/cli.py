@@ -141,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--n-top-genes", type=int, default=None, help="keep N highly variable genes")
     r.add_argument("--data-kind", default="auto", choices=["auto", "counts", "log"])
     r.add_argument(
+        "--log-base",
+        type=float,
+        default=None,
+        help="base of log input, e.g. 2 for log2(x+1) (default: scanpy's uns['log1p']['base'] "
+        "when recorded, else natural log1p)",
+    )
+    r.add_argument(
         "--reading",
         default=None,
         choices=list(READINGS),
@@ -264,6 +271,7 @@ def _cmd_run(ns: argparse.Namespace) -> None:
         seed=ns.seed,
         n_top_genes=ns.n_top_genes,
         data_kind=ns.data_kind,
+        log_base=ns.log_base,
         time_order=_time_order(ns.time_order),
         reading=ns.reading,
         signs=ns.signs,

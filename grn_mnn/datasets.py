@@ -70,6 +70,8 @@ CITE_EB = (
     "Neural Lagrangian Schroedinger Bridge, ICLR 2023"
 )
 LIC_TIMECOURSE = "MIT (haohaostats/bridge-grn); underlying GEO data public"
+#: log base of the BEELINE time courses' values (log2(x + 1); see data/timecourses/PROVENANCE.md)
+LOG_BASE_TIMECOURSES = 2.0
 LIC_SCODE = "MIT (hmatsu1226/SCODE)"
 LIC_EB = "MIT (take-koshizuka/NLSB)"
 EB_TIME_UNIT = "label (0..4 = days 0-3 ... 24-27)"
@@ -244,7 +246,12 @@ def _timecourse(folder: str, expected: tuple[int, int]) -> tuple[AnnData, pd.Dat
             f"timecourses/{folder}/ExpressionData.csv.gz holds non-numeric values; restore it "
             "from the repository"
         ) from None
-    return AnnData(X=x, obs=obs, var=var), obs
+    adata = AnnData(X=x, obs=obs, var=var)
+    # BEELINE's values are log2(x + 1) (hHEP: e^x - 1 would give cells up to 1.3e8 TPM on these
+    # 1,448 genes, 2^x - 1 at most 7.1e5; see data/timecourses/PROVENANCE.md). scanpy's record
+    # of the base lets pp.prepare rescale them to the natural log1p the readings assume.
+    adata.uns["log1p"] = {"base": LOG_BASE_TIMECOURSES}
+    return adata, obs
 
 
 def _order_stages(adata: AnnData) -> None:
@@ -259,8 +266,10 @@ def hepatocyte_camp2017() -> AnnData:
     Returns
     -------
     anndata.AnnData
-        425 cells x 1,448 genes, ``X`` BEELINE's log expression (float32, dense, >= 0), in the
-        file's cell order (not sorted by time). ``obs['time']`` in days (0, 6, 8, 14, 21 with
+        425 cells x 1,448 genes, ``X`` BEELINE's log2(x + 1) expression (float32, dense, >= 0;
+        ``uns['log1p'] = {'base': 2.0}``, scanpy's record, so :func:`grn_mnn.pp.prepare`
+        rescales it to natural log1p), in the file's cell order (not sorted by time).
+        ``obs['time']`` in days (0, 6, 8, 14, 21 with
         80/70/113/81/81 cells), ``obs['stage']`` (iPSC, DE, HE, IH, MH), ``obs['sample_label']``,
         ``obs['time_hours']``, ``obs['time_days']``; ``uns['time_unit'] = 'days'``,
         ``uns['species'] = 'human'``. Gene symbols as in the file (HGNC, e.g. ``C9orf72``).
@@ -284,7 +293,8 @@ def mesc_hayashi2018() -> AnnData:
     Returns
     -------
     anndata.AnnData
-        421 cells x 1,120 genes (upper-case symbols), ``X`` log expression (float32).
+        421 cells x 1,120 genes (upper-case symbols), ``X`` BEELINE's log2(x + 1) expression
+        (float32; ``uns['log1p'] = {'base': 2.0}`` as for :func:`hepatocyte_camp2017`).
         ``obs['time']`` in hours (0, 12, 24, 48, 72 with 90/68/90/82/91 cells), plus
         ``obs['stage']``, ``obs['time_hours']``, ``obs['time_days']``;
         ``uns['time_unit'] = 'hours'``, ``uns['species'] = 'mouse'``.

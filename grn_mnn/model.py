@@ -37,6 +37,7 @@ MAPPING_KEYS = (
     "time_key",
     "n_pcs",
     "transform",
+    "log_base",
     "time_order",
 )
 

@@ -102,6 +102,7 @@ def run(
     n_top_genes: int | None = None,
     data_kind: str = "auto",
     time_order: dict[Any, float] | None = None,
+    log_base: float | None = None,
     config: MNNConfig | None = None,
     reading: str | None = None,
     signs: str = "latent+within",
@@ -131,8 +132,9 @@ def run(
     reference
         ``"trrust-human"``, ``"trrust-mouse"``, a path, ``"none"``, or ``"auto"`` (TRRUST of
         ``adata.uns['species']`` when known).
-    n_pcs, seed, n_top_genes, data_kind, time_order
-        Preprocessing settings (see :func:`grn_mnn.pp.prepare`).
+    n_pcs, seed, n_top_genes, data_kind, time_order, log_base
+        Preprocessing settings (see :func:`grn_mnn.pp.prepare`; ``log_base`` defaults to
+        scanpy's ``uns['log1p']['base']``, which the bundled BEELINE time courses set to 2).
     config, overrides
         Model/training configuration (:class:`MNNConfig` fields).
     reading
@@ -213,6 +215,11 @@ def run(
     stage("preparing (checks, normalisation, PCA)" + (", streamed" if backed else ""))
     snap = None
     if backed:
+        if pp.resolve_log_base(adata, log_base) is not None:
+            raise ConfigError(
+                "log input in base 2 or 10 (--log-base or uns['log1p']['base']) is rescaled in "
+                "memory; drop --backed, or store natural log1p values"
+            )
         snap = _prepare_streamed(adata, src, out, time_key, n_pcs, data_kind, time_order, quiet)
     else:
         pp.prepare(
@@ -223,6 +230,7 @@ def run(
             data_kind=data_kind,
             time_order=time_order,
             seed=seed,
+            log_base=log_base,
         )
     info = adata.uns["grn_mnn"]
     # the candidate regulators are resolved before training: a bad list stops the run here

@@ -11,6 +11,7 @@ with ``W`` the PCA loadings (genes x d, orthonormal columns), ``mu`` the gene me
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -26,6 +27,34 @@ TIME_COL = "grn_mnn_time"
 LOG_LAYER = "grn_mnn_log"
 #: ``uns["grn_mnn"]["transform"]`` when :func:`prepare` normalised raw counts itself
 COUNTS_TRANSFORM = "normalize_total(median)+log1p"
+
+
+def log_base_transform(base: float) -> str:
+    """``uns["grn_mnn"]["transform"]`` of log input in base ``base``, rescaled to natural log1p."""
+    return f"log{base:g}(x+1) * ln({base:g}) = log1p(x)"
+
+
+def resolve_log_base(adata: AnnData, log_base: float | None = None) -> float | None:
+    """The base of log-normalised input, or ``None`` for the natural log (grn_mnn's convention).
+
+    ``log_base`` wins; else scanpy's record ``adata.uns['log1p']['base']`` (which
+    ``sc.pp.log1p(adata, base=2)`` writes; ``None`` there means natural); else natural.
+    """
+    if log_base is None:
+        rec = adata.uns.get("log1p")
+        log_base = rec.get("base") if isinstance(rec, Mapping) else None
+    if log_base is None:
+        return None
+    try:
+        base = float(log_base)
+    except (TypeError, ValueError):
+        base = float("nan")
+    if not np.isfinite(base) or base <= 1.0:
+        raise ConfigError(
+            f"log base must be a number > 1 (2, 10 or e), got {log_base!r}; set --log-base or "
+            "adata.uns['log1p']['base'] to the base the expression was logged in"
+        )
+    return None if np.isclose(base, np.e) else base
 
 
 # ----------------------------------------------------------------------------- checks
@@ -182,6 +211,7 @@ def prepare(
     min_cells_per_time: int = 3,
     seed: int = 0,
     copy: bool = False,
+    log_base: float | None = None,
 ) -> AnnData | None:
     """Check, normalise, select genes, run PCA and z-score the PCs.
 
@@ -209,13 +239,17 @@ def prepare(
         Random state of the PCA solver.
     copy
         Return a modified copy instead of writing into ``adata``.
+    log_base
+        Base of log input, ``log_base(x + 1)``: log2 or log10 values are rescaled to the natural
+        log1p that grn_mnn's linear-scale readings (``expm1``) assume. Default: scanpy's
+        ``adata.uns['log1p']['base']`` when recorded, else natural (:func:`resolve_log_base`).
 
     Returns
     -------
     ``None`` (or the copy). Writes ``adata.obsm['X_grn_mnn']`` (z), ``adata.obs['grn_mnn_time']``,
     ``adata.layers['grn_mnn_log']`` when a transformation was applied, and
     ``adata.uns['grn_mnn']`` with ``genes``, ``loadings`` (W), ``gene_mean`` (mu), ``pc_scale``
-    (S), ``times``, ``time_unit``, ``time_key``, ``n_pcs``, ``transform`` and
+    (S), ``times``, ``time_unit``, ``time_key``, ``n_pcs``, ``transform``, ``log_base`` and
     ``explained_variance_ratio``.
     """
     import scanpy as sc
@@ -231,10 +265,20 @@ def prepare(
     x = _to_dense(adata.layers[layer] if layer is not None else adata.X)
     check_values(x, data_kind)
     kind = detect_kind(x) if data_kind == "auto" else data_kind
-    transform = "none"
+    transform, base = "none", None
     if kind == "counts":
+        if log_base is not None:
+            raise ConfigError(
+                f"log_base={log_base!r} is for log-normalised input, but the expression is raw "
+                "counts (detected or data_kind='counts'); drop log_base"
+            )
         x = normalize_counts(x)
         transform = COUNTS_TRANSFORM
+    else:
+        base = resolve_log_base(adata, log_base)
+        if base is not None:
+            x = x * np.log(base)
+            transform = log_base_transform(base)
 
     keep = x.max(axis=0) > x.min(axis=0)
     if not keep.any():
@@ -280,6 +324,7 @@ def prepare(
         "time_unit": str(time_unit or adata.uns.get("time_unit", "unknown")),
         "n_pcs": int(n_pcs),
         "transform": transform,
+        "log_base": base,
         "layer": layer or "X",
         "n_constant_genes_dropped": n_dropped_const,
         "n_top_genes": n_top_genes,
@@ -375,7 +420,10 @@ def project(
     x = _to_dense(adata.X)
     check_values(x, "auto")
     if mapping.get("transform", "none") != "none":
-        x = normalize_counts(x, allow_empty_cells=True)
+        if mapping.get("log_base") is not None:  # log input in another base, as in prepare
+            x = x * np.log(float(mapping["log_base"]))
+        else:
+            x = normalize_counts(x, allow_empty_cells=True)
         full = np.zeros_like(x)
         full[:, idx] = x[:, idx]
         adata.layers[LOG_LAYER] = full

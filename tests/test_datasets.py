@@ -54,6 +54,11 @@ def test_hepatocyte_camp2017():
     assert nanog[0.0] == pytest.approx(4.9, abs=0.1) and nanog[21.0] < 0.1
     assert afp[0.0] == pytest.approx(0.6, abs=0.1) and afp[21.0] == pytest.approx(13.9, abs=0.1)
     assert alb[0.0] < 0.05 and alb[21.0] == pytest.approx(6.7, abs=0.1)
+    # the values are log2(x + 1): as natural logs a cell would hold up to 1.3e8 TPM on these
+    # 1,448 genes alone, as log2 at most 7.1e5 (< 1e6, as TPM must)
+    x = np.asarray(a.X, dtype=float)
+    assert a.uns["log1p"] == {"base": 2.0}
+    assert (2.0**x - 1).sum(axis=1).max() < 1e6 < np.expm1(x).sum(axis=1).max()
 
 
 def test_mesc_hayashi2018():
@@ -67,6 +72,7 @@ def test_mesc_hayashi2018():
     nanog, gata6 = _mean_by_time(a, "NANOG"), _mean_by_time(a, "GATA6")
     assert nanog[0.0] == pytest.approx(2.9, abs=0.1) and nanog[72.0] < 0.15
     assert gata6[0.0] == pytest.approx(0.9, abs=0.1) and gata6[72.0] == pytest.approx(3.3, abs=0.1)
+    assert a.uns["log1p"] == {"base": 2.0}  # BEELINE's log2(x + 1), as for hHEP
 
 
 def test_hesc_chu2016():

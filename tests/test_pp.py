@@ -133,3 +133,47 @@ def test_project_reproduces_latent():
     missing = make()[:, :10].copy()
     with pytest.raises(InputError, match="missing"):
         pp.project(missing, adata.uns["grn_mnn"], time_key="time")
+
+
+def test_log2_input_is_rescaled_to_natural_log1p():
+    """log2(y + 1) input (--log-base 2 or scanpy's uns['log1p']['base']) becomes log1p(y):
+    the linear-scale readings then see y, and the latent space does not move."""
+    natural = make()
+    log2 = natural.copy()
+    log2.X = natural.X / np.log(2.0)  # log2(y + 1) of the same y
+    pp.prepare(natural, "time", n_pcs=4)
+    pp.prepare(log2, "time", n_pcs=4, log_base=2)
+    info = log2.uns["grn_mnn"]
+    assert info["log_base"] == 2.0 and info["transform"] == pp.log_base_transform(2.0)
+    np.testing.assert_allclose(pp.get_expression(log2), natural.X, atol=1e-12)
+    np.testing.assert_allclose(log2.obsm["X_grn_mnn"], natural.obsm["X_grn_mnn"], atol=1e-9)
+    np.testing.assert_allclose(log2.X, natural.X / np.log(2.0))  # X untouched
+    # scanpy's record of the base is read when log_base is not given
+    recorded = natural.copy()
+    recorded.X = natural.X / np.log(2.0)
+    recorded.uns["log1p"] = {"base": 2}
+    pp.prepare(recorded, "time", n_pcs=4)
+    np.testing.assert_allclose(pp.get_expression(recorded), natural.X, atol=1e-12)
+    # new data in the same base projects onto the same latent cells
+    again = natural.copy()
+    again.X = natural.X / np.log(2.0)
+    pp.project(again, log2.uns["grn_mnn"], time_key="time")
+    np.testing.assert_allclose(again.obsm["X_grn_mnn"], log2.obsm["X_grn_mnn"], atol=1e-9)
+    # natural log (None in scanpy's record, or e) is left alone
+    for rec in ({"base": None}, {"base": np.e}):
+        same = make()
+        same.uns["log1p"] = rec
+        pp.prepare(same, "time", n_pcs=3)
+        assert same.uns["grn_mnn"]["transform"] == "none"
+        assert same.uns["grn_mnn"]["log_base"] is None
+
+
+@pytest.mark.parametrize("base", [1.0, 0.5, -2, "two", float("nan")])
+def test_bad_log_base_is_refused(base):
+    with pytest.raises(ConfigError, match="log base must be a number > 1"):
+        pp.prepare(make(), "time", n_pcs=3, log_base=base)
+
+
+def test_log_base_on_counts_is_refused():
+    with pytest.raises(ConfigError, match="raw counts"):
+        pp.prepare(make(counts=True), "time", n_pcs=3, log_base=2)
