@@ -11,6 +11,7 @@ with ``W`` the PCA loadings (genes x d, orthonormal columns), ``mu`` the gene me
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -55,6 +56,32 @@ def resolve_log_base(adata: AnnData, log_base: float | None = None) -> float | N
             "adata.uns['log1p']['base'] to the base the expression was logged in"
         )
     return None if np.isclose(base, np.e) else base
+
+
+#: natural-log input whose 90th-percentile cell holds more than this many transcripts
+#: (sum of expm1) fits no per-million normalisation: the values are likely log2 or log10
+IMPLAUSIBLE_LINEAR_TOTAL = 1e7
+
+
+def check_log_base(x: np.ndarray) -> str | None:
+    """A warning when natural-log input looks like log2 / log10 values, else ``None``.
+
+    Read as natural log1p, the 90th-percentile cell's ``sum(expm1(x))`` above
+    :data:`IMPLAUSIBLE_LINEAR_TOTAL` is more than TPM, CPM or any library-size normalisation
+    holds (BEELINE's log2 hepatocyte values: 1.5e7; as log2: 2.3e5).
+    """
+    with np.errstate(over="ignore"):
+        total = float(np.percentile(np.expm1(np.minimum(x, 700.0)).sum(axis=1), 90))
+    if total <= IMPLAUSIBLE_LINEAR_TOTAL:
+        return None
+    as_log2 = float(np.percentile((2.0 ** np.minimum(x, 1000.0) - 1.0).sum(axis=1), 90))
+    return (
+        f"read as natural log1p, 1 cell in 10 holds more than {total:.3g} transcripts (max value "
+        f"{float(x.max()):.3g}), more than a per-million normalisation allows; as log2(x+1) it "
+        f"would be {as_log2:.3g}. If the values are log2 or log10, pass log_base "
+        "(--log-base 2) or set adata.uns['log1p'] = {'base': 2}: the linear-scale readings "
+        "(expm1) depend on it"
+    )
 
 
 # ----------------------------------------------------------------------------- checks
@@ -279,6 +306,8 @@ def prepare(
         if base is not None:
             x = x * np.log(base)
             transform = log_base_transform(base)
+        elif log_base is None and (msg := check_log_base(x)) is not None:
+            warnings.warn(msg, UserWarning, stacklevel=2)
 
     keep = x.max(axis=0) > x.min(axis=0)
     if not keep.any():

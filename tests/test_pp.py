@@ -177,3 +177,23 @@ def test_bad_log_base_is_refused(base):
 def test_log_base_on_counts_is_refused():
     with pytest.raises(ConfigError, match="raw counts"):
         pp.prepare(make(counts=True), "time", n_pcs=3, log_base=2)
+
+
+def test_log2_values_read_as_natural_logs_are_flagged():
+    """TPM-like cells (1e6 per cell) logged in base 2 would hold ~1e8 as natural logs."""
+    rng = np.random.default_rng(0)
+    y = rng.lognormal(0.0, 2.5, size=(90, 400))
+    y = y / y.sum(axis=1, keepdims=True) * 1e6  # TPM
+    assert pp.check_log_base(np.log1p(y)) is None
+    msg = pp.check_log_base(np.log2(y + 1))
+    assert msg is not None and "--log-base 2" in msg
+    adata = ad.AnnData(np.log2(y + 1))
+    adata.obs["time"] = np.repeat([0.0, 1.0, 2.0], 30)
+    with pytest.warns(UserWarning, match="log2"):
+        pp.prepare(adata.copy(), "time", n_pcs=3)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the base given: no warning, natural log1p stored
+        pp.prepare(adata, "time", n_pcs=3, log_base=2)
+    np.testing.assert_allclose(pp.get_expression(adata), np.log1p(y), rtol=1e-9, atol=1e-9)
