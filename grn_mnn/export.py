@@ -77,13 +77,15 @@ def normalize_edges(edges: pd.DataFrame) -> pd.DataFrame:
     ----------
     edges
         Table with ``source``, ``target``, ``weight`` and optionally ``abs_weight``, ``sign``,
-        ``time``, ``group``, ``rank``, ``n_slices``. Other columns are not exported.
+        ``time``, ``group``, ``rank``, ``n_slices``, ``sign_z``, ``sign_from``. Other columns
+        are not exported.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``source``, ``target`` (str), ``weight``, ``abs_weight`` (float64), ``sign``
-        (int64), ``[time`` (float64) ``| group`` (str)], ``rank`` (int64)[, ``n_slices``].
+        (int64), ``[time`` (float64) ``| group`` (str)], ``rank`` (int64)[, ``n_slices``]
+        [, ``sign_z`` (float64), ``sign_from`` (str)].
         ``abs_weight`` missing values are filled with ``|weight|``, ``sign`` missing values
         with ``sign(weight)``; ``rank`` is kept when complete and otherwise recomputed over
         the whole table (1 = largest ``abs_weight``, ties by source then target).
@@ -154,6 +156,13 @@ def normalize_edges(edges: pd.DataFrame) -> pd.DataFrame:
         if not np.isfinite(n.to_numpy(dtype=float)).all():
             raise InputError("edges['n_slices'] has missing values; drop the column or fill it")
         df["n_slices"] = n.round().astype(np.int64)
+    if "sign_z" in edges.columns:  # the co-expression readings' sign evidence (readout.network)
+        z = pd.to_numeric(edges["sign_z"].reset_index(drop=True), errors="coerce")
+        if not np.isfinite(z.to_numpy(dtype=float)).all():
+            raise InputError("edges['sign_z'] has missing values; drop the column or fill it")
+        df["sign_z"] = z.astype(np.float64)
+    if "sign_from" in edges.columns:
+        df["sign_from"] = edges["sign_from"].reset_index(drop=True).fillna("").astype(str)
     return df
 
 

@@ -292,3 +292,23 @@ def test_errors(tmp_path, timed_edges):
     missing_name.loc[0, "source"] = None
     with pytest.raises(InputError, match="missing or empty gene name"):
         export.to_networkx(missing_name)
+
+
+def test_sign_evidence_is_exported_typed_and_checked(tmp_path):
+    edges = pd.DataFrame(
+        {
+            "source": ["A", "A"],
+            "target": ["B", "C"],
+            "weight": [0.5, -0.2],
+            "sign_z": [3.1, -0.4],
+            "sign_from": ["within", "latent"],
+            "unrelated": [1, 2],
+        }
+    )
+    path = export.write_graphml(edges, tmp_path / "g.graphml")
+    g = nx.read_graphml(path)
+    assert g["A"]["B"]["sign_z"] == pytest.approx(3.1) and g["A"]["B"]["sign_from"] == "within"
+    assert g["A"]["C"]["sign_from"] == "latent" and "unrelated" not in g["A"]["C"]
+    bad = edges.assign(sign_z=[1.0, np.nan])
+    with pytest.raises(InputError, match="sign_z"):
+        export.normalize_edges(bad)
