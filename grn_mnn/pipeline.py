@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,11 +20,12 @@ from anndata import AnnData
 
 from . import __version__
 from ._io import file_sha256, prepare_outdir, write_csv, write_json
-from .baselines import BASELINES
 from .config import DEFAULT_READING, LAGGED_READINGS, READINGS, SIGNS, SIZE_FACTORS, MNNConfig
-from .errors import ConfigError, GrnMnnError, InputError, ReferenceNetworkError
+from .errors import ConfigError, InputError
 from .model import CellMNN
 from .peers import PEERS
+from .runreport import log as _log
+from .runreport import pr_curves, score_run, summary_text, write_plots
 
 RESULT_MARKERS = ("edges.csv", "edges_by_time.csv", "scores.json", "model.pt", "run.json")
 #: panels up to this many genes get every ordered pair in edges.csv (issue: all pairs <= 2,000)
@@ -35,8 +35,6 @@ TOP_EDGES = 200_000
 #: run's default latent dimension (the paper's 5 PCs give a rank-5 gene operator; 10 is a
 #: compromise between resolution and the few hundred cells of the bundled time courses)
 RUN_N_PCS = 10
-#: key of run's own network in scores.json and the score tables
-METHOD_NAME = "grn_mnn"
 
 
 @dataclass
@@ -84,11 +82,6 @@ class _Stages:
         if name != "done":
             _log(self.quiet, f"{name} ...")
         self.t0, self.name = now, name
-
-
-def _log(quiet: bool, msg: str) -> None:
-    if not quiet:
-        print(msg, file=sys.stderr, flush=True)
 
 
 def run(
@@ -281,7 +274,7 @@ def run(
     )
     scores, peer_tables = None, {}
     if ref is not None:
-        scores, ref = _score(
+        scores, ref = score_run(
             model,
             adata,
             edges,
@@ -344,8 +337,8 @@ def run(
             from .validate import _restrict_sources
 
             scored = ref if src_names is None else _restrict_sources(ref, src_names)
-            curves = _pr_curves(adata, edges, scored, not backed, peer_tables)
-        files.update(_plots(out, model, by_time, scores, curves))
+            curves = pr_curves(adata, edges, scored, not backed, peer_tables)
+        files.update(write_plots(out, model, by_time, scores, curves))
 
     # ------------------------------------------------------------------ manifest
     stage("done")
@@ -366,7 +359,7 @@ def run(
         "seconds_total": time.perf_counter() - t_all,
     }
     files["run"] = str(write_json(out / "run.json", manifest))
-    summary = _summary(adata, model, edges, scores, out, manifest)
+    summary = summary_text(adata, model, edges, scores, out, manifest)
     _log(quiet, summary)
     return RunResult(
         out=out,
@@ -481,73 +474,6 @@ def gene_network(
     )
 
 
-def _score(
-    model: CellMNN,
-    adata: AnnData,
-    edges: pd.DataFrame,
-    ref: Any,
-    seed: int,
-    quiet: bool,
-    expression: bool = True,
-    reading: str = DEFAULT_READING,
-    peers: Sequence[str] = (),
-    peer_options: Mapping[str, Mapping[str, Any]] | None = None,
-    sources: Sequence[str] | None = None,
-    peer_tables: dict[str, pd.DataFrame] | None = None,
-) -> tuple[dict | None, Any]:
-    """Score against the loaded reference with baselines; skip (with a message) on no overlap.
-
-    Without ``expression`` (a streamed run) the baselines and per-cell votes that need the
-    expression matrix are skipped. ``peer_tables`` receives the scored peers' networks.
-    """
-    from . import pp, validate
-    from .reference import restrict
-
-    info = adata.uns["grn_mnn"]
-    genes = list(info["genes"])
-    try:
-        sub = restrict(ref, genes)
-    except ReferenceNetworkError as exc:
-        _log(quiet, f"scoring skipped: {exc}")
-        return None, None
-    times = adata.obs[pp.TIME_COL].to_numpy()
-    if expression:
-        expr = pp.get_expression(adata)
-        # the per-cell vote reads each cell's Jacobian: it belongs to the Jacobian reading only
-        per_cell = None
-        if reading == "jacobian":
-            per_cell = _per_cell_signs(model, adata, sub, genes, expr)
-    else:
-        _log(quiet, "--backed: the Pearson and linear-ODE baselines need X in memory; skipped")
-        expr, per_cell = None, None
-    try:
-        scores = validate.score(
-            edges,
-            ref,
-            expression=expr,
-            genes=genes,
-            times=None if expr is None else times,
-            method_name=METHOD_NAME,
-            seed=seed,
-            per_cell=per_cell,
-            baselines=BASELINES + tuple(peers),
-            peer_options={k: v for k, v in (peer_options or {}).items() if k in peers},
-            quiet=True,
-            sources=sources,
-            peer_tables=peer_tables,
-        )
-    except ReferenceNetworkError as exc:  # e.g. no reference TF among the sources
-        _log(quiet, f"scoring skipped: {exc}")
-        return None, None
-    if not expression:
-        skipped = scores["settings"]["skipped_baselines"]
-        for name in ("pearson", "linear_ode", "sign_per_cell"):
-            skipped[name] = "--backed: needs the expression matrix in memory"
-    if scores["settings"]["peers"]["skipped"]:
-        _log(False, scores["settings"]["peers"]["skipped"])
-    return scores, ref
-
-
 def _backed_shell(input: Any, n_top_genes: int | None, reading: str) -> AnnData:
     """obs and uns of an on-disk ``.h5ad`` / zarr store, without X (for ``backed=True``)."""
     from .preflight import check_input
@@ -626,28 +552,6 @@ def _prepare_streamed(
     return snap
 
 
-def _per_cell_signs(model, adata, sub, genes, expr) -> dict[str, Any] | None:
-    """Per-cell J values and 'source above its mean' masks for the signed reference edges."""
-    from . import extract
-    from .pp import LATENT_KEY, TIME_COL
-
-    signed = sub.edges[sub.edges["sign"] != 0]
-    if signed.empty:
-        return None
-    upper = {g.upper(): i for i, g in enumerate(genes)}
-    si = signed["tf"].str.upper().map(upper).to_numpy(dtype=int)
-    ti = signed["target"].str.upper().map(upper).to_numpy(dtype=int)
-    a_cells = model.operators(adata.obsm[LATENT_KEY], adata.obs[TIME_COL].to_numpy())
-    values = extract.edge_values_per_cell(model.mapping, a_cells, si, ti)
-    active = expr[:, si] > expr[:, si].mean(axis=0)
-    return {
-        "values": values,
-        "active": active,
-        "edges": signed[["tf", "target"]].reset_index(drop=True),
-        "true_sign": signed["sign"].to_numpy(),
-    }
-
-
 def _node_attrs(adata: AnnData, ref: Any) -> pd.DataFrame:
     info = adata.uns["grn_mnn"]
     genes = list(info["genes"])
@@ -660,85 +564,6 @@ def _node_attrs(adata: AnnData, ref: Any) -> pd.DataFrame:
         },
         index=genes,
     )
-
-
-def _plots(
-    out: Path,
-    model: CellMNN,
-    by_time: pd.DataFrame,
-    scores: dict | None,
-    curves: dict | None = None,
-) -> dict[str, str]:
-    from . import pl
-
-    files = {}
-    try:
-        files["plot_history"] = str(
-            pl.plot_training_history(model.history, out / "plots" / "training.png")
-        )
-        files["plot_heatmap"] = str(
-            pl.plot_interaction_heatmap(by_time, out / "plots" / "heatmap.png")
-        )
-        if scores is not None:
-            files["plot_scores"] = str(pl.plot_scores(scores, out / "plots" / "scores.png"))
-        if curves:
-            files["plot_pr"] = str(pl.plot_pr_curves(curves, out / "plots" / "pr_curves.png"))
-    except GrnMnnError:
-        raise
-    except Exception as exc:  # a figure must never lose the run's results
-        print(f"warning: plotting failed ({type(exc).__name__}: {exc})", file=sys.stderr)
-    return files
-
-
-def _pr_curves(
-    adata: AnnData,
-    edges: pd.DataFrame,
-    ref: Any,
-    expression: bool = True,
-    peer_tables: Mapping[str, pd.DataFrame] | None = None,
-) -> dict[str, tuple]:
-    """(y_true, y_score) of the link task for Cell-MNN, the baselines and the scored peers
-    (same candidates)."""
-    from . import baselines, pp, validate
-
-    genes = list(adata.uns["grn_mnn"]["genes"])
-    tfs = {str(t).upper() for t in ref.edges["tf"]}
-    src = [g for g in genes if g.upper() in tfs]
-    idx = baselines.source_indices(genes, src)
-    tables = {
-        METHOD_NAME: edges,
-        "random": baselines.matrix_to_edges(
-            baselines.random_matrix(len(genes), idx.size, 0), genes, idx
-        ),
-    }
-    if expression:
-        expr = pp.get_expression(adata)
-        times = adata.obs[pp.TIME_COL].to_numpy()
-        tables["pearson"] = baselines.pearson(expr, genes, times, sources=src)
-        tables["linear_ode"] = baselines.linear_ode(expr, genes, times, sources=src)
-    tables.update(peer_tables or {})
-    return {k: validate.link_labels(v, ref, genes) for k, v in tables.items()}
-
-
-def _summary(adata, model, edges, scores, out, manifest) -> str:
-    tr = model.metadata.get("training", {})
-    lines = [
-        f"data: {adata.n_obs} cells, {manifest['data']['n_genes']} genes, time points "
-        f"{manifest['data']['times']} ({manifest['data']['time_unit']})",
-        f"training: {tr.get('epochs_run')} epochs (best {tr.get('best_epoch')}), "
-        f"{tr.get('seconds', 0):.1f} s, {tr.get('seconds_per_epoch', 0) * 1000:.0f} ms/epoch",
-        "strongest edges (source -> target, weight):",
-    ]
-    for r in edges.head(8).itertuples():
-        evidence = f"  (sign: {r.sign_from}, z {r.sign_z:+.1f})" if "sign_z" in edges else ""
-        lines.append(f"  {r.source} -> {r.target}  {r.weight:+.4g}{evidence}")
-    if scores is not None:
-        from .validate import score_table
-
-        lines.append("scores against " + str(manifest["reference"]) + ":")
-        lines.append(score_table(scores).to_string(float_format=lambda v: f"{v:.3f}"))
-    lines.append(f"outputs in {out}/ (see run.json)")
-    return "\n".join(lines)
 
 
 def read_scores(path: str | os.PathLike) -> dict[str, Any]:
