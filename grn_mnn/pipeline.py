@@ -24,6 +24,7 @@ from .config import DEFAULT_READING, LAGGED_READINGS, READINGS, SIGNS, SIZE_FACT
 from .errors import ConfigError, InputError
 from .model import CellMNN
 from .peers import PEERS
+from .readout import SIGN_EVIDENCE, check_options
 from .runreport import log as _log
 from .runreport import pr_curves, score_run, summary_text, write_plots
 
@@ -400,18 +401,9 @@ def default_sources(adata: AnnData) -> str | None:
     return "tf" if adata.uns.get("species") in ("human", "mouse") else None
 
 
-#: per-edge sign evidence the co-expression readings add to edges.csv (readout.network)
-SIGN_EVIDENCE = ("sign_z", "sign_from")
-
-
 def _check_readout_options(reading: str, signs: str, size_factors: str) -> None:
     """Refuse unknown sign sources / size factors, and either of them on an operator reading."""
-    if signs not in SIGNS:
-        raise ConfigError(f"signs must be one of {', '.join(SIGNS)}; got {signs!r}")
-    if size_factors not in SIZE_FACTORS:
-        raise ConfigError(
-            f"size_factors must be one of {', '.join(SIZE_FACTORS)}; got {size_factors!r}"
-        )
+    check_options(signs, size_factors)
     if reading not in LAGGED_READINGS and (signs, size_factors) != (SIGNS[0], SIZE_FACTORS[0]):
         raise ConfigError(
             f"signs / size_factors set the co-expression readings ({', '.join(LAGGED_READINGS)}); "

@@ -134,6 +134,20 @@ def precedence(tau: np.ndarray, span: float, temperature: float = TEMPERATURE) -
     return 0.5 * (1.0 + np.tanh(0.5 * d))  # the logistic function, without overflow
 
 
+#: per-edge sign evidence that :func:`network` adds to its table (and run to edges.csv)
+SIGN_EVIDENCE = ("sign_z", "sign_from")
+
+
+def check_options(signs: str | None = None, size_factors: str | None = None) -> None:
+    """Refuse an unknown sign source (:data:`SIGNS`) or size factors (:data:`SIZE_FACTORS`)."""
+    if signs is not None and signs not in SIGNS:
+        raise ConfigError(f"signs must be one of {', '.join(SIGNS)}; got {signs!r}")
+    if size_factors is not None and size_factors not in SIZE_FACTORS:
+        raise ConfigError(
+            f"size_factors must be one of {', '.join(SIZE_FACTORS)}; got {size_factors!r}"
+        )
+
+
 # ----------------------------------------------------------------------------- size factors
 def median_ratio_factors(linear: np.ndarray) -> np.ndarray:
     """Per-cell median-of-ratios size factors over the positive entries (DESeq2 ``poscounts``).
@@ -181,10 +195,7 @@ def ranking_expression(
     """
     from .pp import COUNTS_TRANSFORM
 
-    if size_factors not in SIZE_FACTORS:
-        raise ConfigError(
-            f"size_factors must be one of {', '.join(SIZE_FACTORS)}; got {size_factors!r}"
-        )
+    check_options(size_factors=size_factors)
     x = np.asarray(expression, dtype=float)
     if size_factors == "none" or (size_factors == "auto" and transform != COUNTS_TRANSFORM):
         return x
@@ -217,16 +228,23 @@ def within_time_correlation(
     is removed.
     """
     lin = np.expm1(np.asarray(expression, dtype=float))
+    return _correlation_of_centred(within_time_zscores(lin, times), source_idx)
+
+
+def within_time_zscores(values: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """``values`` (cells x genes, as given) with every gene centred and scaled to unit variance
+    within each time point; a gene constant at a time point is 0 there."""
+    v = np.asarray(values, dtype=float)
     t = np.asarray(times, dtype=float)
-    if lin.ndim != 2 or len(t) != len(lin):
-        raise InputError(f"expression {lin.shape} and times ({len(t)}) do not match")
-    c = np.zeros_like(lin)
+    if v.ndim != 2 or len(t) != len(v):
+        raise InputError(f"expression {v.shape} and times ({len(t)}) do not match")
+    c = np.zeros_like(v)
     for tk in np.unique(t):
         m = t == tk
-        d = lin[m] - lin[m].mean(axis=0)
+        d = v[m] - v[m].mean(axis=0)
         sd = d.std(axis=0)
         c[m] = np.divide(d, sd, out=np.zeros_like(d), where=sd > 0)
-    return _correlation_of_centred(c, source_idx)
+    return c
 
 
 def sign_score(
@@ -249,8 +267,7 @@ def sign_score(
     ``expression`` itself. ``within``: the within-time correlation of the same cells, when
     already computed.
     """
-    if signs not in SIGNS:
-        raise ConfigError(f"signs must be one of {', '.join(SIGNS)}; got {signs!r}")
+    check_options(signs=signs)
     if signs == "expression":
         return linear_correlation(expression, source_idx)
     if within is None and signs in ("within", "latent+within"):
@@ -440,8 +457,7 @@ def network(
     x = ranking_expression(get_expression(adata), str(info.get("transform")), size_factors)
     t = adata.obs[TIME_COL].to_numpy().astype(float)
     src = resolve_sources(genes, sources, species or adata.uns.get("species"))
-    if signs not in SIGNS:
-        raise ConfigError(f"signs must be one of {', '.join(SIGNS)}; got {signs!r}")
+    check_options(signs, size_factors)
     tau = change_times(x, t) if timing == "data" else flow_change_times(model, adata)
     xs = latent_reconstruction(adata) if "latent" in signs else None
     kw = {"tau": tau, "temperature": temperature, "signs": signs, "sign_expression": xs}

@@ -37,20 +37,15 @@ def _prepared(adata: AnnData, seed: int, n_pcs: int = pipeline.RUN_N_PCS) -> Ann
     return ad
 
 
-def _gate(within: np.ndarray, dof: int, fallback: np.ndarray, z: float = readout.WITHIN_Z):
-    """The default's rule with another within-time estimate or fallback."""
-    return np.where(np.abs(within) * np.sqrt(max(dof, 1)) > z, within, fallback)
+def _gate(within: np.ndarray, t: np.ndarray, fallback: np.ndarray, z: float = readout.WITHIN_Z):
+    """The default's rule (:func:`readout.sign_score`) with another within-time estimate or
+    fallback; ``t`` the times of the cells ``within`` was computed on."""
+    return np.where(np.abs(readout.within_z_scores(within, t)) > z, within, fallback)
 
 
 def _within_scaled(values: np.ndarray, t: np.ndarray, src: np.ndarray) -> np.ndarray:
-    """Within-time correlation of ``values`` as they are (no expm1): each gene z-scored per time."""
-    c = np.zeros_like(values, dtype=float)
-    for tk in np.unique(t):
-        m = t == tk
-        d = values[m] - values[m].mean(axis=0)
-        sd = d.std(axis=0)
-        c[m] = np.divide(d, sd, out=np.zeros_like(d), where=sd > 0)
-    return readout._correlation_of_centred(c, src)
+    """Within-time correlation of ``values`` as they are (no expm1)."""
+    return readout._correlation_of_centred(readout.within_time_zscores(values, t), src)
 
 
 def _pearson_residuals(counts: np.ndarray, t: np.ndarray, theta: float = 10.0) -> np.ndarray:
@@ -82,7 +77,6 @@ def _bivariate_ode(lin: np.ndarray, t: np.ndarray, src: np.ndarray) -> np.ndarra
 
 def session7_rows(xr, t, src, rec, counts) -> dict[str, np.ndarray]:
     """Sign sources measured in session 7 (docs/accuracy.md): other gates, estimators, fallbacks."""
-    dof = len(t) - np.unique(t).size
     within = readout.within_time_correlation(xr, t, src)
     latent = readout.linear_correlation(rec, src)
     later = t > t.min()
@@ -90,19 +84,17 @@ def session7_rows(xr, t, src, rec, counts) -> dict[str, np.ndarray]:
     pr = _within_scaled(_pearson_residuals(counts, t), t, src)
     ode = _bivariate_ode(np.expm1(xr), t, src)
     return {
-        **{f"latent+within, z > {z}": _gate(within, dof, latent, z) for z in (1.0, 1.5, 2.5)},
+        **{f"latent+within, z > {z}": _gate(within, t, latent, z) for z in (1.0, 1.5, 2.5)},
         "within where significant, else expression": _gate(
-            within, dof, readout.linear_correlation(xr, src)
+            within, t, readout.linear_correlation(xr, src)
         ),
         "within-time, NB Pearson residuals (theta 10)": pr,
-        "NB Pearson residuals where significant, else latent": _gate(pr, dof, latent),
+        "NB Pearson residuals where significant, else latent": _gate(pr, t, latent),
         "within-time, log scale": _within_scaled(xr, t, src),
         "within-time, detection (count > 0)": _within_scaled((counts > 0).astype(float), t, src),
-        "within-time without the first time point, else latent": _gate(
-            w_later, int(later.sum()) - np.unique(t[later]).size, latent
-        ),
+        "within-time without the first time point, else latent": _gate(w_later, t[later], latent),
         "bivariate linear ODE of the time-point means": ode,
-        "within where significant, else bivariate ODE": _gate(within, dof, ode),
+        "within where significant, else bivariate ODE": _gate(within, t, ode),
     }
 
 
