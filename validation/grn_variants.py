@@ -82,6 +82,46 @@ def _default_but(doc: str, **options: Any) -> Any:
     return method
 
 
+def _default_parts(adata: AnnData, seed: int) -> tuple[AnnData, np.ndarray, np.ndarray, np.ndarray]:
+    """Run's preprocessing, then the default's ranking expression, times and reconstruction."""
+    ad = _prepared(adata, seed)
+    xr = readout.ranking_expression(pp.get_expression(ad), ad.uns["grn_mnn"]["transform"])
+    t = ad.obs[pp.TIME_COL].to_numpy().astype(float)
+    return ad, xr, t, readout.latent_reconstruction(ad)
+
+
+def bagged(adata: AnnData, sources: list[str] | None, seed: int, n_boot: int = 30) -> pd.DataFrame:
+    """The default matrix averaged over ``n_boot`` bootstraps of the cells within time points."""
+    ad, xr, t, rec = _default_parts(adata, seed)
+    src = source_indices(list(ad.uns["grn_mnn"]["genes"]), sources)
+    rng = np.random.default_rng(seed)
+    groups = [np.flatnonzero(t == k) for k in np.unique(t)]
+    total = np.zeros((xr.shape[1], len(src)))
+    for _ in range(n_boot):
+        idx = np.concatenate([rng.choice(g, len(g), replace=True) for g in groups])
+        total += readout.lagged_matrix(
+            xr[idx], t[idx], src, signs="latent+within", sign_expression=rec[idx]
+        )
+    return _table(total / n_boot, ad, src)
+
+
+def change_window(adata: AnnData, sources: list[str] | None, seed: int, half: int = 2) -> Any:
+    """The default, but each source's |r| on the cells of the ``2 half`` time points around its
+    change time (all cells when they are fewer than 10); timing and signs unchanged."""
+    ad, xr, t, rec = _default_parts(adata, seed)
+    src = source_indices(list(ad.uns["grn_mnn"]["genes"]), sources)
+    base = readout.lagged_matrix(xr, t, src, signs="latent+within", sign_expression=rec)
+    tau, ts = readout.change_times(xr, t), np.unique(t)
+    r = np.zeros_like(base)
+    for j, s in enumerate(src):
+        k = int(np.searchsorted(ts, tau[s]))
+        sel = np.isin(t, ts[max(0, k - half) : k + half])
+        sel = sel if sel.sum() >= 10 else np.ones_like(sel)
+        r[:, j] = readout.linear_correlation(xr[sel], np.array([s]))[:, 0]
+    p = readout.precedence(tau, float(t.max() - t.min()))[:, src]
+    return _table(np.abs(r) * p * np.sign(base), ad, src)
+
+
 METHODS = {
     "lagged_expression_signs": _default_but(
         "The default reading with the signs of the expression's own correlation (first "
@@ -111,6 +151,8 @@ METHODS = {
     "lagged_t1": _lagged_temperature(1.0),
     "grn_mnn_jacobian": _run_reading("jacobian"),
     "grn_mnn_flow_lagged": _run_reading("flow-lagged"),
+    "grn_mnn_bagged": bagged,
+    "lagged_change_window": change_window,
 }
 
 

@@ -1,0 +1,53 @@
+"""Tests of validation/grn_variants.py: the bootstrap and change-window readings of session 8."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import validation_script
+
+from grn_mnn import pipeline, pp, readout, simcases
+
+
+@pytest.fixture(scope="module")
+def gv():
+    return validation_script("grn_variants")
+
+
+@pytest.fixture(scope="module")
+def case():
+    return simcases.make_case("ffl_coherent", 0)
+
+
+def _default(case) -> np.ndarray:
+    ad = case.adata.copy()
+    pp.prepare(ad, "time", min(pipeline.RUN_N_PCS, ad.n_vars - 1), seed=0)
+    return readout.network(ad, sources=case.sources, key_added=None)
+
+
+def _weights(table, ref):
+    key = table.set_index(["source", "target"])["weight"]
+    return key.reindex(list(zip(ref["source"], ref["target"], strict=True))).to_numpy()
+
+
+def test_change_window_spanning_every_time_point_is_the_default(gv, case):
+    ref = _default(case)
+    whole = gv.change_window(case.adata, case.sources, 0, half=100)
+    np.testing.assert_allclose(_weights(whole, ref), ref["weight"].to_numpy(), atol=1e-12)
+    narrow = gv.change_window(case.adata, case.sources, 0, half=1)
+    assert not np.allclose(_weights(narrow, ref), ref["weight"].to_numpy())
+
+
+def test_bagged_is_reproducible_and_close_to_the_default(gv, case):
+    ref = _default(case)
+    a = gv.bagged(case.adata, case.sources, 0, n_boot=8)
+    b = gv.bagged(case.adata, case.sources, 0, n_boot=8)
+    np.testing.assert_array_equal(a["weight"].to_numpy(), b["weight"].to_numpy())
+    w = _weights(a, ref)
+    assert np.corrcoef(w, ref["weight"].to_numpy())[0, 1] > 0.9
+    assert not np.allclose(w, ref["weight"].to_numpy())  # the bootstraps do move it
+
+
+def test_every_variant_is_documented(gv):
+    for name, method in gv.METHODS.items():
+        assert callable(method) and method.__doc__, name
