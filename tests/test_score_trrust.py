@@ -19,3 +19,26 @@ def test_wilson_interval_of_the_sign_split(st):
     lo5, hi5 = st._wilson(5, 10)
     assert lo5 == pytest.approx(1 - hi5)  # symmetric around one half
     assert st._wilson(0, 0) is None
+
+
+def test_all_activation_row_sits_beside_the_methods(st, tmp_path):
+    scores = {
+        "reference": {
+            "all_activation": {
+                "accuracy": 0.62,
+                "balanced_accuracy": 0.5,
+                "n_edges": 50,
+                "ci": {"accuracy": [0.5, 0.74], "balanced_accuracy": [0.5, 0.5]},
+            }
+        }
+    }
+    (rec,) = st.all_activation_record(scores, "d", 0)
+    assert rec["method"] == st.ALL_ACTIVATION and rec["sign.accuracy"] == 0.62
+    assert st.all_activation_record({"reference": {}}, "d", 0) == []
+    method = {"method": "grn_mnn", "dataset": "d", "seed": 0, "n_sign_edges": 50}
+    method.update({f"{t}.{m}": 0.6 for t, m in st.METRICS})
+    method["sign.balanced_accuracy_ci"] = [0.51, 0.69]
+    md = st.write_results(tmp_path, [method, rec], {})
+    row = next(line for line in md if st.ALL_ACTIVATION in line)
+    assert "0.620 ± 0.000 [0.500, 0.740]" in row and row.endswith("| – | – | – | 1 |")  # no link
+    assert "0.600 ± 0.000 [0.510, 0.690]" in next(line for line in md if "grn_mnn" in line)

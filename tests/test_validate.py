@@ -67,6 +67,7 @@ def test_layout_has_every_key(ref):
         "n_signed_edges_in_data",
         "n_genes_data",
         "cleaning",
+        "all_activation",
     ):
         assert k in s["reference"]
     assert list(s["methods"]) == ["cellmnn", "random", "pearson", "linear_ode"]
@@ -101,6 +102,23 @@ def test_perfect_predictor(ref):
     assert lk["ci"]["auroc"] == [1.0, 1.0]
     assert m["coverage"]["n_candidates_missing_weight_0"] == N_CAND - N_TRUE
     assert s["reference"]["n_candidate_sources"] == 3
+
+
+def test_all_activation_scores_the_share_of_activations(ref):
+    s = validate.score(truth(ref), ref, genes=GENES, baselines=(), n_boot=30)
+    prior = s["reference"]["all_activation"]
+    # signed edges: T1-g1 +, T1-g2 -, T2-g1 -, T2-g4 +, T2-T1 + (the conflicting pair is out)
+    assert (prior["n_edges"], prior["n_activation"]) == (5, 3)
+    assert prior["accuracy"] == pytest.approx(3 / 5)
+    assert prior["balanced_accuracy"] == pytest.approx(0.5)
+    lo, hi = prior["ci"]["accuracy"]
+    assert lo <= 3 / 5 <= hi
+    row = validate.score_table(s).loc["all activation"]
+    assert row["sign_acc"] == pytest.approx(3 / 5) and math.isnan(row["auroc"])
+    # it depends on the reference only, not on the predicted network
+    flipped = truth(ref).assign(weight=lambda d: -d["weight"])
+    again = validate.score(flipped, ref, genes=GENES, baselines=(), n_boot=30)
+    assert again["reference"]["all_activation"]["accuracy"] == prior["accuracy"]
 
 
 def test_reversed_predictor(ref):
@@ -249,7 +267,14 @@ def test_score_table_and_json_round_trip(ref, tmp_path):
     per_cell = {"values": np.ones((2, 5)), "active": np.ones((2, 5), bool), "true_sign": np.ones(5)}
     s2 = validate.score(truth(ref), ref, genes=GENES, n_boot=5, n_random=2, per_cell=per_cell)
     tab = validate.score_table(s)
-    assert list(tab.index) == ["cellmnn", "random", "random (expected)", "pearson", "linear_ode"]
+    assert list(tab.index) == [
+        "cellmnn",
+        "random",
+        "random (expected)",
+        "pearson",
+        "linear_ode",
+        "all activation",
+    ]
     for col in ("sign_acc", "bal_acc", "f1", "auroc", "auprc_ratio", "epr", "auroc_ci"):
         assert col in tab.columns
     assert tab.loc["cellmnn", "sign_acc"] == 1.0 and tab.loc["cellmnn", "auroc_ci"].startswith("[")

@@ -106,6 +106,23 @@ def tf_sources(adata) -> list[str]:
     return [genes[i] for i in resolve_sources(genes, "tf", adata.uns["species"])]
 
 
+ALL_ACTIVATION = "every edge an activation"
+
+
+def all_activation_record(scores: dict, dataset: str, seed: int) -> list[dict]:
+    """The sign floor: every signed reference edge called an activation (its accuracy is the
+    share of activations; balanced accuracy 0.5), with its bootstrap CI."""
+    prior = scores["reference"].get("all_activation")
+    if not prior:
+        return []
+    rec = {"dataset": dataset, "seed": seed, "method": ALL_ACTIVATION, "seconds": 0.0}
+    rec["n_sign_edges"] = prior.get("n_edges")
+    for metric in ("accuracy", "balanced_accuracy"):
+        rec[f"sign.{metric}"] = prior.get(metric)
+        rec[f"sign.{metric}_ci"] = (prior.get("ci") or {}).get(metric)
+    return [rec]
+
+
 def reading_records(res, adata, name: str, seed: int) -> list[dict]:
     """The Cell-MNN readings of the run's fitted model, scored as the run scores its network."""
     out = []
@@ -153,6 +170,7 @@ def sign_source_records(res, adata, name: str, seed: int) -> list[dict]:
                 "n_sign_edges": n,
                 "sign.accuracy": hits / n if n else float("nan"),
                 "sign.accuracy_ci": _wilson(hits, n),
+                "activation_share": float((part["truth"] > 0).mean()) if n else float("nan"),
             }
         )
     return out
@@ -201,12 +219,14 @@ def table(records: list[dict]) -> pd.DataFrame:
             for m, s in zip(mean[c], std[c].fillna(0), strict=True)
         ]
     first = df.sort_values("seed").groupby(["dataset", "method"], sort=False).first()
-    for c in ("sign.accuracy", "link.auprc_ratio"):
+    for c in ("sign.accuracy", "sign.balanced_accuracy", "link.auprc_ratio"):
         if f"{c}_ci" in first:
             out[c] = [
-                f"{v} {_ci(ci)}"
+                f"{v} {_ci(ci)}".strip()
                 for v, ci in zip(out[c], first[f"{c}_ci"].reindex(out.index), strict=True)
             ]
+    if "activation_share" in df:
+        out["activation_share"] = [f"{v:.3f}" for v in g["activation_share"].mean()]
     out["n_seeds"] = g.size()
     out["n_sign_edges"] = [f"{v:.0f}" for v in g["n_sign_edges"].mean()]  # mean over seeds
     return out.reset_index()
@@ -293,6 +313,7 @@ def main(argv: list[str] | None = None) -> None:
                 )
                 secs = time.perf_counter() - t0
             records += records_from(res.scores, name, seed, secs)
+            records += all_activation_record(res.scores, name, seed)
             records += reading_records(res, adata, name, seed)
             records += sign_source_records(res, adata, name, seed)
             write_results(out, records, meta)
@@ -329,12 +350,16 @@ def write_results(out: Path, records: list[dict], meta: dict) -> list[str]:
         cells = " | ".join(str(r[f"{t}.{m}"]) for t, m in METRICS)
         md.append(f"| {r['dataset']} | {r['method']} | {cells} | {r['n_seeds']} |")
     if split.any():  # the default's signs split by their source (sign accuracy only)
-        md += ["", "| data set | default network's edges | sign acc | signed edges | seeds |"]
-        md.append("|---|---|---|---|---|")
+        md += [
+            "",
+            "| data set | default network's edges | sign acc | signed edges "
+            "| share of activations | seeds |",
+            "|---|---|---|---|---|---|",
+        ]
         for r in tab[split].to_dict("records"):
             md.append(
                 f"| {r['dataset']} | {r['method']} | {r['sign.accuracy']} "
-                f"| {r['n_sign_edges']} | {r['n_seeds']} |"
+                f"| {r['n_sign_edges']} | {r.get('activation_share', '–')} | {r['n_seeds']} |"
             )
     write_text(out / "score_trrust.md", "\n".join(md) + "\n")
     return md
