@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import DEFAULT_READING, READINGS, SIGNS, SIZE_FACTORS, MNNConfig
+from .config import DEFAULT_READING, DEFAULT_SIGNS, READINGS, SIGNS, SIZE_FACTORS, MNNConfig
 from .errors import GrnMnnError, InputError
 
 _SKIP_FIELDS = {"seed", "n_pcs", "extra", "threads"}
@@ -99,10 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     def readout_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument(
             "--signs",
-            default=SIGNS[0],
+            default=DEFAULT_SIGNS,
             choices=list(SIGNS),
             help="co-expression readings: where each edge's sign comes from (default "
-            "latent+within: the within-time correlation where significant, else the latent one)",
+            "expression+within: the within-time correlation where significant, else the "
+            "correlation across all cells)",
         )
         sp.add_argument(
             "--size-factors",

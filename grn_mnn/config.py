@@ -21,8 +21,10 @@ READINGS = ("lagged", "flow-lagged", "jacobian", "contribution")
 DEFAULT_READING = "lagged"
 #: the co-expression readings (:mod:`grn_mnn.readout`); the others read the Cell-MNN operator
 LAGGED_READINGS = ("lagged", "flow-lagged")
-#: where the co-expression readings take each edge's sign (:func:`grn_mnn.readout.sign_score`)
-SIGNS = ("latent+within", "latent", "within", "expression")
+#: where the co-expression readings take each edge's sign (:func:`grn_mnn.readout.sign_score`);
+#: the first is the default (session 8; "latent+within" was the default of sessions 6-7)
+SIGNS = ("expression+within", "latent+within", "latent", "within", "expression")
+DEFAULT_SIGNS = SIGNS[0]
 #: size factors of the co-expression ranking (:func:`grn_mnn.readout.ranking_expression`)
 SIZE_FACTORS = ("auto", "median-ratio", "none")
 

@@ -20,7 +20,15 @@ from anndata import AnnData
 
 from . import __version__
 from ._io import file_sha256, prepare_outdir, write_csv, write_json
-from .config import DEFAULT_READING, LAGGED_READINGS, READINGS, SIGNS, SIZE_FACTORS, MNNConfig
+from .config import (
+    DEFAULT_READING,
+    DEFAULT_SIGNS,
+    LAGGED_READINGS,
+    READINGS,
+    SIGNS,
+    SIZE_FACTORS,
+    MNNConfig,
+)
 from .errors import ConfigError, InputError
 from .model import CellMNN
 from .peers import PEERS
@@ -99,7 +107,7 @@ def run(
     log_base: float | None = None,
     config: MNNConfig | None = None,
     reading: str | None = None,
-    signs: str = "latent+within",
+    signs: str = DEFAULT_SIGNS,
     size_factors: str = "auto",
     sources: str | Sequence[str] | None = "auto",
     graph_edges: int = 1000,
@@ -422,7 +430,7 @@ def gene_network(
     top_k: int | None = None,
     top_n: int | None = None,
     spread: bool = False,
-    signs: str = "latent+within",
+    signs: str = DEFAULT_SIGNS,
     size_factors: str = "auto",
 ) -> pd.DataFrame:
     """The gene network ``run`` writes, for any of :data:`READINGS`.

@@ -12,14 +12,16 @@ The reading chosen on the simulated accuracy benchmark (``validation/grn_benchma
   factors over the positive entries (DESeq2's ``poscounts``, :func:`median_ratio_factors`,
   ``size_factors="auto"``): a few strongly changing genes then no longer push every other
   gene of a cell down, a compositional coupling that total-count scaling creates;
-- the sign (``signs="latent+within"``, the default) is that of the *within-time* correlation
-  (:func:`within_time_correlation`: how the two genes co-fluctuate across the cells of one
-  time point, which the trend all genes share over time cannot confound) where it is
-  significant (``|r_w| sqrt(n - T) > 1.96``, two-sided 5 %), and elsewhere that of the same
-  correlation as ``r`` computed on the cells' reconstruction from the model's latent space,
-  ``expm1(mu + W S z)``, whose d PCs average out the count noise that flips weak edges.
-  ``signs="latent"``, ``"within"`` or ``"expression"`` (the sign of ``r`` itself) take one
-  source alone;
+- the sign (``signs="expression+within"``, the default since session 8) is that of the
+  *within-time* correlation (:func:`within_time_correlation`: how the two genes co-fluctuate
+  across the cells of one time point, which the trend all genes share over time cannot
+  confound) where it is significant (``|r_w| sqrt(n - T) > 1.96``, two-sided 5 %), and
+  elsewhere that of ``r`` itself. ``signs="latent+within"`` (the default of sessions 6-7)
+  falls back instead on the same correlation computed on the cells' reconstruction from the
+  model's latent space, ``expm1(mu + W S z)``; it tied on the benchmark's seeds but lost on
+  held-out seeds and with fewer cells or noisier counts (``docs/accuracy.md``, session 8).
+  ``signs="latent"``, ``"within"`` or ``"expression"`` (the sign of ``r``) take one source
+  alone;
 - ``P(target after source) = sigmoid((tau_target - tau_source) / (temperature * span))`` is a
   soft temporal precedence: ``tau`` is a gene's *change time*, the mean of the interval
   mid-points weighted by how much the gene's mean expression changes in each interval, and
@@ -43,13 +45,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .config import SIGNS, SIZE_FACTORS
+from .config import DEFAULT_SIGNS, SIGNS, SIZE_FACTORS
 from .errors import ConfigError, InputError
 from .extract import _table, resolve_sources
 
 Timing = Literal["data", "flow"]
 SizeFactors = Literal["auto", "median-ratio", "none"]
-Signs = Literal["latent+within", "latent", "within", "expression"]
+Signs = Literal["expression+within", "latent+within", "latent", "within", "expression"]
 #: a within-time correlation decides an edge's sign when |r| sqrt(n - T) exceeds this (5 %)
 WITHIN_Z = 1.96
 #: temperature of the precedence sigmoid, in units of the time course's span (benchmark choice)
@@ -251,42 +253,45 @@ def sign_score(
     expression: np.ndarray,
     times: np.ndarray,
     source_idx: np.ndarray,
-    signs: Signs = "latent+within",
+    signs: Signs = DEFAULT_SIGNS,
     *,
     sign_expression: np.ndarray | None = None,
     within_z: float = WITHIN_Z,
     within: np.ndarray | None = None,
+    pooled: np.ndarray | None = None,
 ) -> np.ndarray:
     """(genes x sources) score whose sign is each edge's predicted sign (see :data:`SIGNS`).
 
-    ``"latent"``: the linear-scale correlation of ``sign_expression`` (the latent
-    reconstruction, required); ``"within"``: :func:`within_time_correlation` of
-    ``expression``; ``"latent+within"``: the within-time correlation where it is significant
+    ``"expression"``: the correlation of ``expression`` across all cells; ``"latent"``: the
+    same correlation of ``sign_expression`` (the latent reconstruction, required);
+    ``"within"``: :func:`within_time_correlation` of ``expression``; ``"expression+within"``
+    (default) and ``"latent+within"``: the within-time correlation where it is significant
     (``|r_w| sqrt(n - T) > within_z``, default :data:`WITHIN_Z`, with ``n`` cells in ``T``
-    time points), the latent one elsewhere; ``"expression"``: the correlation of
-    ``expression`` itself. ``within``: the within-time correlation of the same cells, when
-    already computed.
+    time points), the expression's / the latent one elsewhere. ``within`` and ``pooled``: the
+    within-time and the all-cell correlation of ``expression``, when already computed.
     """
     check_options(signs=signs)
-    if signs == "expression":
-        return linear_correlation(expression, source_idx)
-    if within is None and signs in ("within", "latent+within"):
+    if signs in ("latent", "latent+within"):
+        if sign_expression is None:
+            raise ConfigError(f"signs={signs!r} needs the latent reconstruction (sign_expression)")
+        fallback = linear_correlation(sign_expression, source_idx)
+    elif signs != "within":
+        fallback = linear_correlation(expression, source_idx) if pooled is None else pooled
+    if signs in ("latent", "expression"):
+        return fallback
+    if within is None:
         within = within_time_correlation(expression, times, source_idx)
     if signs == "within":
         return within
-    if sign_expression is None:
-        raise ConfigError(f"signs={signs!r} needs the latent reconstruction (sign_expression)")
-    latent = linear_correlation(sign_expression, source_idx)
-    if signs == "latent":
-        return latent
-    return np.where(np.abs(within_z_scores(within, times)) > within_z, within, latent)
+    return np.where(np.abs(within_z_scores(within, times)) > within_z, within, fallback)
 
 
 def within_z_scores(within: np.ndarray, times: np.ndarray) -> np.ndarray:
     """The within-time correlations as z statistics, ``r_w sqrt(n - T)`` (n cells, T times).
 
-    ``|z| > 1.96`` is where ``signs="latent+within"`` takes the within-time sign; on the
-    simulated benchmark 93-100 % of those signs are right (``docs/accuracy.md``).
+    ``|z| > 1.96`` is where ``signs="expression+within"`` (and ``"latent+within"``) take the
+    within-time sign; on the simulated benchmark 93-100 % of those signs are right
+    (``docs/accuracy.md``).
     """
     dof = max(len(times) - np.unique(times).size, 1)
     return np.asarray(within, dtype=float) * np.sqrt(dof)
@@ -324,7 +329,9 @@ def lagged_matrix(
     r = linear_correlation(x[sel], source_idx)
     if signs is not None:
         se = None if sign_expression is None else np.asarray(sign_expression, dtype=float)[sel]
-        s = sign_score(x[sel], t[sel], source_idx, signs, sign_expression=se, within=within)
+        s = sign_score(
+            x[sel], t[sel], source_idx, signs, sign_expression=se, within=within, pooled=r
+        )
         r = np.abs(r) * np.sign(s)
     return r * precedence(tau, span, temperature)[:, source_idx]
 
@@ -375,9 +382,10 @@ def matrix_table(
 
 def _sign_from(z: np.ndarray, signs: str) -> np.ndarray:
     """Per edge, the source of its sign (see :func:`network`)."""
-    if signs != "latent+within":
+    if "+" not in signs:
         return np.full(len(z), signs, dtype=object)
-    return np.where(np.abs(z) > WITHIN_Z, "within", "latent").astype(object)
+    fallback = signs.split("+")[0]  # "expression" or "latent"
+    return np.where(np.abs(z) > WITHIN_Z, "within", fallback).astype(object)
 
 
 # ----------------------------------------------------------------------------- scanpy-style API
@@ -386,7 +394,7 @@ def network(
     *,
     model: Any = None,
     timing: Timing = "data",
-    signs: Signs = "latent+within",
+    signs: Signs = DEFAULT_SIGNS,
     size_factors: SizeFactors = "auto",
     sources: str | Sequence[str] | None = None,
     species: str | None = None,
@@ -408,13 +416,14 @@ def network(
         ``"data"``: change times from the observed time-point means; ``"flow"``: from the
         fitted Cell-MNN flow (:func:`flow_change_times`).
     signs
-        Where each edge's sign comes from (:func:`sign_score`): ``"latent+within"`` (default)
-        the within-time correlation where it is significant, else the correlation of the
-        latent reconstruction (:func:`latent_reconstruction`); ``"latent"`` or ``"within"``
-        one of them; ``"expression"`` the ranking expression's own correlation.
+        Where each edge's sign comes from (:func:`sign_score`): ``"expression+within"``
+        (default) the within-time correlation where it is significant, else the ranking
+        expression's own correlation across all cells; ``"latent+within"`` the same with the
+        correlation of the latent reconstruction (:func:`latent_reconstruction`) as the
+        fallback; ``"expression"``, ``"latent"`` or ``"within"`` one of them.
     size_factors
-        Size factors of the ranking (correlation and change times; the signs keep the
-        model's latent space): ``"auto"`` (default) re-normalises by median-of-ratios factors
+        Size factors of the ranking and of the signs (the latent fallback keeps the model's
+        latent space): ``"auto"`` (default) re-normalises by median-of-ratios factors
         when ``prepare`` normalised raw counts, ``"median-ratio"`` always, ``"none"`` never
         (:func:`ranking_expression`).
     sources
@@ -438,8 +447,8 @@ def network(
         ``sign_from``, ``n_cells``. ``sign_z`` is the within-time correlation as a z
         statistic (:func:`within_z_scores`): its size says how firmly the cells of each time
         point back the sign; ``sign_from`` says where the edge's sign came from (``"within"``
-        where ``|sign_z| > 1.96`` under ``"latent+within"``, else ``"latent"``; the single
-        source otherwise).
+        where ``|sign_z| > 1.96`` under ``"expression+within"`` or ``"latent+within"``, else
+        ``"expression"`` / ``"latent"``; the single source otherwise).
     """
     from .pp import TIME_COL, get_expression, require_prepared
 

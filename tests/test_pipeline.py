@@ -53,7 +53,7 @@ def test_run_writes_every_output(sim, reference_file, tmp_path):
     g = nx.read_graphml(out / "network.graphml")
     assert g.number_of_edges() > 0
     attrs = next(iter(g.edges(data=True)))[2]  # Cytoscape sees each edge's sign evidence
-    assert isinstance(attrs["sign_z"], float) and attrs["sign_from"] in ("within", "latent")
+    assert isinstance(attrs["sign_z"], float) and attrs["sign_from"] in ("within", "expression")
     scores = json.loads((out / "scores.json").read_text())
     assert {"grn_mnn", "random", "pearson", "linear_ode"} <= set(scores["methods"])
     assert scores["provenance"]["seed"] == 0

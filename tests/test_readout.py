@@ -246,9 +246,14 @@ def test_sign_score_takes_the_within_time_sign_only_where_it_is_significant():
     dof = len(t) - 4
     assert abs(within[2, 0]) * np.sqrt(dof) < readout.WITHIN_Z
     assert both[2, 0] == latent[2, 0] > 0
-    np.testing.assert_allclose(
-        readout.sign_score(x, t, src, "expression"), readout.linear_correlation(x, src)
-    )
+    pooled = readout.linear_correlation(x, src)
+    np.testing.assert_allclose(readout.sign_score(x, t, src, "expression"), pooled)
+    # the default falls back on the expression's own correlation (no latent space needed)
+    default = readout.sign_score(x, t, src)
+    assert readout.DEFAULT_SIGNS == "expression+within"
+    assert default[1, 0] == within[1, 0] and default[2, 0] == pooled[2, 0]
+    fake = np.full_like(pooled, -0.5)  # a precomputed all-cell correlation is used as given
+    assert readout.sign_score(x, t, src, pooled=fake)[2, 0] == -0.5
     with pytest.raises(ConfigError, match="latent reconstruction"):
         readout.sign_score(x, t, src, "latent+within")
     with pytest.raises(ConfigError, match="signs must be"):
@@ -266,17 +271,21 @@ def test_default_signs_follow_significant_within_time_coupling():
         net = readout.network(ad, sources=["A"], key_added=None, **kw)
         return net.set_index("target")["weight"]
 
-    default, latent = weights(), weights(signs="latent")
-    assert latent["B"] > 0 and default["B"] < 0  # B moves against A within every time point
-    assert default["C"] == pytest.approx(latent["C"]) and default["C"] > 0
+    default, latent, expr = weights(), weights(signs="latent"), weights(signs="expression")
+    assert latent["B"] > 0 and expr["B"] > 0 and default["B"] < 0  # B moves against A within
+    assert default["C"] == pytest.approx(expr["C"]) and default["C"] > 0
     np.testing.assert_allclose(default.abs(), latent.abs())  # the sign source ranks nothing
+    old = weights(signs="latent+within")
+    assert old["B"] == pytest.approx(default["B"]) and old["C"] == pytest.approx(latent["C"])
     # each edge carries its within-time z and where its sign came from
     net = readout.network(ad, sources=["A"], key_added=None).set_index("target")
     within = readout.within_time_correlation(pp.get_expression(ad), t, np.array([0]))
     z = within[:, 0] * np.sqrt(len(t) - 4)
     assert net.loc["B", "sign_z"] == pytest.approx(z[1]) and z[1] < -readout.WITHIN_Z
     assert net.loc["C", "sign_z"] == pytest.approx(z[2]) and abs(z[2]) < readout.WITHIN_Z
-    assert (net.loc["B", "sign_from"], net.loc["C", "sign_from"]) == ("within", "latent")
+    assert (net.loc["B", "sign_from"], net.loc["C", "sign_from"]) == ("within", "expression")
+    old_from = readout.network(ad, sources=["A"], signs="latent+within", key_added=None)
+    assert set(old_from["sign_from"]) == {"within", "latent"}
     other = readout.network(ad, sources=["A"], signs="latent", key_added=None)
     assert set(other["sign_from"]) == {"latent"}
     np.testing.assert_allclose(other.set_index("target")["sign_z"], net["sign_z"])

@@ -69,3 +69,14 @@ def test_more_cells_scales_every_simulated_case_and_leaves_the_registry(sc):
             assert spec.sim["cells_per_time"] == 4 * before[name].sim["cells_per_time"]
         else:
             assert spec.base is not None  # a _tfs case reuses its base case's cells
+
+
+def test_mean_sd_over_seeds_averages_cases_first(sc):
+    units = [
+        {"seed": 0, "regime": "a", "x": 1.0},
+        {"seed": 0, "regime": "a", "x": 0.0},
+        {"seed": 1, "regime": "a", "x": 1.0},
+        {"seed": 1, "regime": "b", "x": 0.0},  # another regime: not counted
+    ]
+    got = sc.mean_sd_over_seeds(units, "x", [0, 1], regime="a")
+    assert got == {"mean": 0.75, "sd": 0.25}

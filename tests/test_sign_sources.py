@@ -44,7 +44,8 @@ def test_default_row_is_the_default_networks_sign_accuracy(ss):
     prep = case.adata.copy()
     pp.prepare(prep, "time", min(pipeline.RUN_N_PCS, prep.n_vars - 1), seed=0)
     for key, signs in (
-        ("latent+within (default)", "latent+within"),
+        ("expression+within (default)", "expression+within"),
+        ("latent+within (sessions 6-7 default)", "latent+within"),
         ("latent_d10 (stop 16 default)", "latent"),
     ):
         net = readout.network(prep, sources=case.sources, signs=signs, key_added=None)
@@ -70,7 +71,7 @@ def test_session7_rows_gate_like_the_default_and_the_ode_reads_a_known_system(ss
     t = ad.obs[pp.TIME_COL].to_numpy().astype(float)
     src = np.arange(prep_x.shape[1])
     rec = readout.latent_reconstruction(ad)
-    want = readout.sign_score(prep_x, t, src, sign_expression=rec, within_z=2.5)
+    want = readout.sign_score(prep_x, t, src, "latent+within", sign_expression=rec, within_z=2.5)
     np.testing.assert_array_equal(mats["latent+within, z > 2.5"], want)
     # d(target)/dt = +1 * source - 0.5 * target, d(other)/dt = -1 * source: means on a grid
     times = np.linspace(0.0, 3.0, 13)

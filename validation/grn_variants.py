@@ -14,7 +14,7 @@ the default was decided on these simulated cases only; ``docs/benchmarks.md`` ha
 from __future__ import annotations
 
 import tempfile
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -82,25 +82,40 @@ def _default_but(doc: str, **options: Any) -> Any:
     return method
 
 
-def _default_parts(adata: AnnData, seed: int) -> tuple[AnnData, np.ndarray, np.ndarray, np.ndarray]:
-    """Run's preprocessing, then the default's ranking expression, times and reconstruction."""
+class DefaultInputs(NamedTuple):
+    """What the default network reads, after run's preprocessing: the prepared AnnData, its
+    genes, the candidate source indices, the ranking expression, the times and the latent
+    reconstruction (the sessions 6-7 sign fallback)."""
+
+    ad: AnnData
+    genes: list[str]
+    src: np.ndarray
+    xr: np.ndarray
+    t: np.ndarray
+    rec: np.ndarray
+
+
+def default_inputs(adata: AnnData, sources: list[str] | None, seed: int) -> DefaultInputs:
+    """:class:`DefaultInputs` of a simulated case (shared by the session-8 scripts)."""
     ad = _prepared(adata, seed)
+    genes = list(ad.uns["grn_mnn"]["genes"])
     xr = readout.ranking_expression(pp.get_expression(ad), ad.uns["grn_mnn"]["transform"])
     t = ad.obs[pp.TIME_COL].to_numpy().astype(float)
-    return ad, xr, t, readout.latent_reconstruction(ad)
+    src = source_indices(genes, sources)
+    return DefaultInputs(ad, genes, src, xr, t, readout.latent_reconstruction(ad))
 
 
 def bagged(adata: AnnData, sources: list[str] | None, seed: int, n_boot: int = 30) -> pd.DataFrame:
     """The default matrix averaged over ``n_boot`` bootstraps of the cells within time points."""
-    ad, xr, t, rec = _default_parts(adata, seed)
-    src = source_indices(list(ad.uns["grn_mnn"]["genes"]), sources)
+    d = default_inputs(adata, sources, seed)
+    ad, xr, t, rec, src = d.ad, d.xr, d.t, d.rec, d.src
     rng = np.random.default_rng(seed)
     groups = [np.flatnonzero(t == k) for k in np.unique(t)]
     total = np.zeros((xr.shape[1], len(src)))
     for _ in range(n_boot):
         idx = np.concatenate([rng.choice(g, len(g), replace=True) for g in groups])
         total += readout.lagged_matrix(
-            xr[idx], t[idx], src, signs="latent+within", sign_expression=rec[idx]
+            xr[idx], t[idx], src, signs=readout.DEFAULT_SIGNS, sign_expression=rec[idx]
         )
     return _table(total / n_boot, ad, src)
 
@@ -108,9 +123,9 @@ def bagged(adata: AnnData, sources: list[str] | None, seed: int, n_boot: int = 3
 def change_window(adata: AnnData, sources: list[str] | None, seed: int, half: int = 2) -> Any:
     """The default, but each source's |r| on the cells of the ``2 half`` time points around its
     change time (all cells when they are fewer than 10); timing and signs unchanged."""
-    ad, xr, t, rec = _default_parts(adata, seed)
-    src = source_indices(list(ad.uns["grn_mnn"]["genes"]), sources)
-    base = readout.lagged_matrix(xr, t, src, signs="latent+within", sign_expression=rec)
+    d = default_inputs(adata, sources, seed)
+    ad, xr, t, src = d.ad, d.xr, d.t, d.src
+    base = readout.lagged_matrix(xr, t, src, signs=readout.DEFAULT_SIGNS, sign_expression=d.rec)
     tau, ts = readout.change_times(xr, t), np.unique(t)
     r = np.zeros_like(base)
     for j, s in enumerate(src):
@@ -127,6 +142,11 @@ METHODS = {
         "The default reading with the signs of the expression's own correlation (first "
         "default of session 4).",
         signs="expression",
+    ),
+    "lagged_latent_within_signs": _default_but(
+        "The default of sessions 6-7: within-time signs where significant, else the latent "
+        "reconstruction's.",
+        signs="latent+within",
     ),
     "lagged_latent_signs": _default_but(
         "The default reading with the latent reconstruction's signs only (stop 16's signs).",

@@ -147,7 +147,7 @@ def reading_records(res, adata, name: str, seed: int) -> list[dict]:
 
 def sign_source_records(res, adata, name: str, seed: int) -> list[dict]:
     """Sign accuracy of the default network split by where each edge's sign came from
-    (``sign_from``: the within-time correlation where |z| > 1.96, else the latent one), with
+    (``sign_from``: the within-time correlation where |z| > 1.96, else the fallback), with
     the Wilson interval of seed 0 (the signs do not depend on the training seed)."""
     genes = list(adata.uns["grn_mnn"]["genes"])
     ref = validate._restrict_sources(
@@ -159,7 +159,7 @@ def sign_source_records(res, adata, name: str, seed: int) -> list[dict]:
     e = res.edges.assign(s=res.edges["source"].str.upper(), t=res.edges["target"].str.upper())
     both = key.merge(e, on=["s", "t"], how="inner")
     out = []
-    for source in ("within", "latent"):
+    for source in pd.unique(both["sign_from"]):
         part = both[both["sign_from"] == source]
         hits, n = int((np.sign(part["weight"]) == part["truth"]).sum()), len(part)
         out.append(
