@@ -88,7 +88,9 @@ def plot_scores(
         ``scores["methods"][NAME]["link"]["auprc_ratio"]``. Optional confidence intervals
         ``[lo, hi]`` are read from ``[NAME][task]["ci"][metric]`` (or
         ``[NAME]["ci"]["task.metric"]``) and drawn as error bars. ``None``/NaN values and
-        methods without the task are skipped and listed in the panel title.
+        methods without the task are skipped and listed in the panel title. When
+        ``scores["reference"]["all_activation"]`` is present, the sign panel also marks the
+        accuracy of calling every edge an activation (the floor when activations dominate).
     path
         Output PNG path.
     title
@@ -99,12 +101,20 @@ def plot_scores(
     pathlib.Path
         ``path``.
     """
+    return _save(_scores_figure(scores, title), path)
+
+
+def _scores_figure(scores: Mapping[str, Any], title: str | None) -> Figure:
+    """The figure of :func:`plot_scores`."""
     if not isinstance(scores, Mapping) or not isinstance(scores.get("methods"), Mapping):
         raise InputError(
             "scores must be a dict with a 'methods' entry (the scores.json layout: "
             "{'methods': {NAME: {'sign': {...}, 'link': {...}}}})"
         )
     methods = scores["methods"]
+    reference = scores.get("reference") if isinstance(scores.get("reference"), Mapping) else {}
+    prior = reference.get("all_activation") if isinstance(reference, Mapping) else None
+    floor = _float(prior.get("accuracy")) if isinstance(prior, Mapping) else float("nan")
     panels = [
         ("sign", "accuracy", "sign accuracy", "n_edges", 0.5, "coin flip"),
         ("link", "auprc_ratio", "AUPRC / edge density", "n_true", 1.0, "random"),
@@ -136,12 +146,14 @@ def plot_scores(
             ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes)
             ax.set_xticks([])
         ax.axhline(ref, color="black", linestyle="--", linewidth=1, label=f"{ref_label} = {ref:g}")
+        if task == "sign" and not math.isnan(floor):
+            ax.axhline(floor, color="grey", linestyle=":", label=f"all activation = {floor:.3f}")
         ax.set_ylabel(label)
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(bottom=0, top=ax.get_ylim()[1] * 1.2)  # room for the legend above the bars
         ax.legend(loc="upper right", fontsize=8, frameon=False)
         ax.set_title(f"{label}{_skipped_note(skipped)}", fontsize=10)
     fig.suptitle(title or "Scores versus baselines")
-    return _save(fig, path)
+    return fig
 
 
 def plot_pr_curves(

@@ -52,6 +52,21 @@ def test_plot_scores(tmp_path):
     _assert_png(out)
 
 
+def test_plot_scores_marks_the_all_activation_floor_on_the_sign_panel():
+    def sign_lines(scores):
+        ax = pl._scores_figure(scores, None).axes[0]
+        return {line.get_label(): line.get_ydata()[0] for line in ax.get_lines()}
+
+    scores = _scores()
+    assert "all activation = 0.617" not in sign_lines(scores)  # no floor in the scores
+    scores["reference"]["all_activation"] = {"accuracy": 0.617}
+    lines = sign_lines(scores)
+    assert lines["all activation = 0.617"] == pytest.approx(0.617)
+    assert lines["coin flip = 0.5"] == 0.5
+    link = pl._scores_figure(scores, None).axes[1]
+    assert not any("activation" in line.get_label() for line in link.get_lines())
+
+
 def test_plot_scores_degenerate(tmp_path):
     scores = _scores(
         pearson={"sign": {"accuracy": None}, "link": {"auprc_ratio": float("nan")}},
