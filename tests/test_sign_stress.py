@@ -28,7 +28,7 @@ def test_default_row_is_the_default_networks_sign_accuracy(st):
 def test_regimes_change_the_simulation_and_leave_the_registry(st):
     before = dict(simcases.CASES)
     mult, sim = st.REGIMES["all three"]
-    specs = st.more_cells(mult, **sim)
+    specs = validation_script("sign_ceiling").more_cells(mult, **sim)
     assert simcases.CASES == before
     spec = specs["ffl_coherent"]
     assert spec.sim["cells_per_time"] == round(before["ffl_coherent"].sim["cells_per_time"] / 2)

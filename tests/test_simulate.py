@@ -267,3 +267,30 @@ def test_simulate_network_lineages_and_errors():
     for kw, msg in bad:
         with pytest.raises(ConfigError, match=msg):
             simulate_network(cells_per_time=2, **kw)
+
+
+def test_and_logic_multiplies_the_hill_terms_of_a_target():
+    from grn_mnn.simulate import _Kinetics
+
+    net = _chain().assign(strength=[2.0, 1.5, 1.0], K=[1.0, 2.0, 1.5], hill=[2.0, 3.0, 2.0])
+    net["weight"] = net["sign"] * net["strength"]
+    genes, basal, decay = ["A", "B", "C"], np.array([0.1, 0.2, 0.3]), np.full(3, 0.5)
+    x = np.array([[1.5, 2.5, 0.7], [0.2, 4.0, 1.0]])
+    h_ab = x[:, 0] ** 2 / (1.0 + x[:, 0] ** 2)  # A -> B
+    h_bc = 1 - x[:, 1] ** 3 / (8.0 + x[:, 1] ** 3)  # B -| C
+    h_ac = x[:, 0] ** 2 / (1.5**2 + x[:, 0] ** 2)  # A -> C
+    add = _Kinetics(net, genes, basal, decay, "additive").production(x, 0.0, np.zeros_like(x))
+    gate = _Kinetics(net, genes, basal, decay, "and").production(x, 0.0, np.zeros_like(x))
+    np.testing.assert_allclose(add[:, 2], 0.3 + 1.5 * h_bc + 1.0 * h_ac)
+    np.testing.assert_allclose(gate[:, 2], 0.3 + 2.5 * h_bc * h_ac)
+    np.testing.assert_allclose(gate[:, 1], add[:, 1])  # one regulator: the same kinetics
+    np.testing.assert_allclose(gate[:, 1], 0.2 + 2.0 * h_ab)
+
+
+def test_simulate_network_records_and_checks_the_logic():
+    kw = {"cells_per_time": 20, "n_timepoints": 3, "seed": 5}
+    a = simulate_network(_chain(), logic="and", **kw)
+    assert a.uns["simulation"]["logic"] == "and"
+    assert simulate_network(_chain(), **kw).uns["simulation"]["logic"] == "additive"
+    with pytest.raises(ConfigError, match="logic"):
+        simulate_network(_chain(), logic="or", **kw)

@@ -30,6 +30,7 @@ import argparse
 import dataclasses
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +157,41 @@ def more_cells(multiplier: float, **sim: Any) -> dict[str, Any]:
             spec = dataclasses.replace(spec, sim={**spec.sim, **sim, "cells_per_time": cells})
         out[name] = spec
     return out
+
+
+def parse_regimes(
+    parser: argparse.ArgumentParser, ns: argparse.Namespace, regimes: dict[str, Any]
+) -> tuple[list[int], dict[str, Any]]:
+    """``--seeds`` and the ``--regimes`` chosen among ``regimes`` (an unknown one: usage error)."""
+    names = ns.regimes.split(",")
+    unknown = [r for r in names if r not in regimes]
+    if unknown:
+        parser.error(f"unknown regimes {unknown}; choose from {', '.join(regimes)}")
+    return [int(s) for s in ns.seeds.split(",")], {r: regimes[r] for r in names}
+
+
+def over_regimes(
+    regimes: dict[str, tuple[float, dict[str, Any]]],
+    seeds: list[int],
+    unit: Callable[[Any, int], list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """``unit(case, seed)``'s records for every case of every regime ``name -> (cells
+    multiplier, simulator options)`` (:func:`more_cells`), each tagged with its regime, case and
+    seed; the case registry is restored afterwards."""
+    original, units = dict(simcases.CASES), []
+    try:
+        for regime, (mult, sim) in regimes.items():
+            simcases.CASES.update(more_cells(mult, **sim))
+            for seed in seeds:
+                for name in simcases.case_names():
+                    case = simcases.make_case(name, seed)
+                    tag = {"regime": regime, "case": name, "seed": seed}
+                    units += [tag | rec for rec in unit(case, seed)]
+            simcases.CASES.update(original)
+            print(regime, "done", flush=True)
+    finally:
+        simcases.CASES.update(original)
+    return units
 
 
 def mean_sd_over_seeds(units: list[dict], row: str, seeds: list[int], **where: Any) -> dict:

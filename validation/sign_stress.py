@@ -22,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from grn_mnn import readout, simcases
+from grn_mnn import readout
 from grn_mnn._io import write_json
 
 sys.path.insert(0, str(Path(__file__).parent))
 from grn_variants import default_inputs  # noqa: E402
-from sign_ceiling import mean_sd_over_seeds, more_cells  # noqa: E402
+from sign_ceiling import mean_sd_over_seeds, over_regimes, parse_regimes  # noqa: E402
 from sign_sources import _true_pairs  # noqa: E402
 
 #: name -> (cells per time point multiplier, simulator options)
@@ -67,25 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--out", default=None, help="default validation/results/sign_stress_<seeds>")
     ns = p.parse_args(argv)
-    seeds = [int(s) for s in ns.seeds.split(",")]
-    regimes = ns.regimes.split(",")
-    unknown = [r for r in regimes if r not in REGIMES]
-    if unknown:
-        p.error(f"unknown regimes {unknown}; choose from {', '.join(REGIMES)}")
-    original, units = dict(simcases.CASES), []
-    try:
-        for regime in regimes:
-            mult, sim = REGIMES[regime]
-            simcases.CASES.update(more_cells(mult, **sim))
-            for seed in seeds:
-                for name in simcases.case_names():
-                    case = simcases.make_case(name, seed)
-                    acc = case_accuracy(case.adata, case.sources, seed)
-                    units.append({"regime": regime, "case": name, "seed": seed, **acc})
-            simcases.CASES.update(original)
-            print(regime, "done", flush=True)
-    finally:
-        simcases.CASES.update(original)
+    seeds, chosen = parse_regimes(p, ns, REGIMES)
+    regimes = list(chosen)
+    units = over_regimes(
+        chosen,
+        seeds,
+        lambda case, seed: [case_accuracy(case.adata, case.sources, seed)],
+    )
     summary = {
         f"{regime}: {signs}": mean_sd_over_seeds(units, signs, seeds, regime=regime)
         for regime in regimes
