@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import DEFAULT_READING, DEFAULT_SIGNS, READINGS, SIGNS, SIZE_FACTORS, MNNConfig
+from .config import (
+    DEFAULT_READING,
+    DEFAULT_SIGNS,
+    DEFAULT_SIZE_FACTORS,
+    READINGS,
+    SIGNS,
+    SIZE_FACTORS,
+    MNNConfig,
+)
 from .errors import GrnMnnError, InputError
 
 _SKIP_FIELDS = {"seed", "n_pcs", "extra", "threads"}
@@ -107,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sp.add_argument(
             "--size-factors",
-            default=SIZE_FACTORS[0],
+            default=DEFAULT_SIZE_FACTORS,
             choices=list(SIZE_FACTORS),
             help="co-expression readings: size factors of the ranking (default auto: "
             "median-of-ratios when grn_mnn normalised raw counts itself)",

@@ -27,6 +27,7 @@ SIGNS = ("expression+within", "latent+within", "latent", "within", "expression")
 DEFAULT_SIGNS = SIGNS[0]
 #: size factors of the co-expression ranking (:func:`grn_mnn.readout.ranking_expression`)
 SIZE_FACTORS = ("auto", "median-ratio", "none")
+DEFAULT_SIZE_FACTORS = SIZE_FACTORS[0]
 
 
 @dataclass

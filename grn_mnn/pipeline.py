@@ -23,10 +23,9 @@ from ._io import file_sha256, prepare_outdir, write_csv, write_json
 from .config import (
     DEFAULT_READING,
     DEFAULT_SIGNS,
+    DEFAULT_SIZE_FACTORS,
     LAGGED_READINGS,
     READINGS,
-    SIGNS,
-    SIZE_FACTORS,
     MNNConfig,
 )
 from .errors import ConfigError, InputError
@@ -108,7 +107,7 @@ def run(
     config: MNNConfig | None = None,
     reading: str | None = None,
     signs: str = DEFAULT_SIGNS,
-    size_factors: str = "auto",
+    size_factors: str = DEFAULT_SIZE_FACTORS,
     sources: str | Sequence[str] | None = "auto",
     graph_edges: int = 1000,
     quiet: bool = False,
@@ -412,7 +411,10 @@ def default_sources(adata: AnnData) -> str | None:
 def _check_readout_options(reading: str, signs: str, size_factors: str) -> None:
     """Refuse unknown sign sources / size factors, and either of them on an operator reading."""
     check_options(signs, size_factors)
-    if reading not in LAGGED_READINGS and (signs, size_factors) != (SIGNS[0], SIZE_FACTORS[0]):
+    if reading not in LAGGED_READINGS and (signs, size_factors) != (
+        DEFAULT_SIGNS,
+        DEFAULT_SIZE_FACTORS,
+    ):
         raise ConfigError(
             f"signs / size_factors set the co-expression readings ({', '.join(LAGGED_READINGS)}); "
             f"reading={reading!r} takes its signs from the Cell-MNN operator: drop them"
@@ -431,7 +433,7 @@ def gene_network(
     top_n: int | None = None,
     spread: bool = False,
     signs: str = DEFAULT_SIGNS,
-    size_factors: str = "auto",
+    size_factors: str = DEFAULT_SIZE_FACTORS,
 ) -> pd.DataFrame:
     """The gene network ``run`` writes, for any of :data:`READINGS`.
 

@@ -45,7 +45,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .config import DEFAULT_SIGNS, SIGNS, SIZE_FACTORS
+from .config import DEFAULT_SIGNS, DEFAULT_SIZE_FACTORS, SIGNS, SIZE_FACTORS
 from .errors import ConfigError, InputError
 from .extract import _table, resolve_sources
 
@@ -187,7 +187,7 @@ def median_ratio_factors(linear: np.ndarray) -> np.ndarray:
 
 
 def ranking_expression(
-    expression: np.ndarray, transform: str, size_factors: SizeFactors = "auto"
+    expression: np.ndarray, transform: str, size_factors: SizeFactors = DEFAULT_SIZE_FACTORS
 ) -> np.ndarray:
     """The log expression the ranking reads: re-normalised by :func:`median_ratio_factors`.
 
@@ -395,7 +395,7 @@ def network(
     model: Any = None,
     timing: Timing = "data",
     signs: Signs = DEFAULT_SIGNS,
-    size_factors: SizeFactors = "auto",
+    size_factors: SizeFactors = DEFAULT_SIZE_FACTORS,
     sources: str | Sequence[str] | None = None,
     species: str | None = None,
     by: str | None = None,

@@ -197,11 +197,17 @@ class _Candidates:
 
 
 # ----------------------------------------------------------------------------- scoring
+def _signs_with_ci(pred: np.ndarray, cands: _Candidates, n_boot: int, seed: int) -> dict:
+    """Sign metrics of predicted signs ``pred`` on the signed reference edges, with their CIs."""
+    out = mt.sign_metrics(pred, cands.s_sign)
+    out["ci"] = mt.bootstrap_sign(pred, cands.s_sign, n_boot, seed)
+    return out
+
+
 def _sign_block(cands: _Candidates, mat: np.ndarray, n_boot: int, seed: int, min_tf: int) -> dict:
     pred = mat[cands.s_tgt, cands.s_col]
-    out = mt.sign_metrics(pred, cands.s_sign)
+    out = _signs_with_ci(pred, cands, n_boot, seed)
     out["per_tf"] = mt.sign_per_tf(cands.s_tf, pred, cands.s_sign, min_tf)
-    out["ci"] = mt.bootstrap_sign(pred, cands.s_sign, n_boot, seed)
     return out
 
 
@@ -211,10 +217,7 @@ def _all_activation_block(cands: _Candidates, n_boot: int, seed: int) -> dict:
     The floor a sign predictor has to clear when activations dominate the reference (they do
     in TRRUST): its accuracy is the share of activations, its balanced accuracy 0.5.
     """
-    ones = np.ones(len(cands.s_sign))
-    out = mt.sign_metrics(ones, cands.s_sign)
-    out["ci"] = mt.bootstrap_sign(ones, cands.s_sign, n_boot, seed)
-    return out
+    return _signs_with_ci(np.ones(len(cands.s_sign)), cands, n_boot, seed)
 
 
 def _link_block(cands: _Candidates, mat: np.ndarray, n_boot: int | None, seed: int) -> dict:

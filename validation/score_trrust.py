@@ -115,12 +115,9 @@ def all_activation_record(scores: dict, dataset: str, seed: int) -> list[dict]:
     prior = scores["reference"].get("all_activation")
     if not prior:
         return []
-    rec = {"dataset": dataset, "seed": seed, "method": ALL_ACTIVATION, "seconds": 0.0}
-    rec["n_sign_edges"] = prior.get("n_edges")
-    for metric in ("accuracy", "balanced_accuracy"):
-        rec[f"sign.{metric}"] = prior.get(metric)
-        rec[f"sign.{metric}_ci"] = (prior.get("ci") or {}).get(metric)
-    return [rec]
+    return records_from(
+        {"methods": {ALL_ACTIVATION: {"sign": prior, "link": {}}}}, dataset, seed, 0.0
+    )
 
 
 def reading_records(res, adata, name: str, seed: int) -> list[dict]:
