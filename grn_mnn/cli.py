@@ -19,6 +19,7 @@ from .config import (
     DEFAULT_READING,
     DEFAULT_SIGNS,
     DEFAULT_SIZE_FACTORS,
+    DEFAULT_WINSORIZE,
     READINGS,
     SIGNS,
     SIZE_FACTORS,
@@ -119,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
             choices=list(SIZE_FACTORS),
             help="co-expression readings: size factors of the ranking (default auto: "
             "median-of-ratios when grn_mnn normalised raw counts itself)",
+        )
+        sp.add_argument(
+            "--winsorize",
+            type=float,
+            default=DEFAULT_WINSORIZE,
+            metavar="Q",
+            help="co-expression readings: clip each gene at this quantile over the cells "
+            f"before its correlations (default {DEFAULT_WINSORIZE}; 1 = no clipping)",
         )
 
     r = sub.add_parser("run", help="prepare -> fit -> extract -> score -> export")
@@ -285,6 +294,7 @@ def _cmd_run(ns: argparse.Namespace) -> None:
         reading=ns.reading,
         signs=ns.signs,
         size_factors=ns.size_factors,
+        winsorize=ns.winsorize,
         sources=sources,
         graph_edges=ns.graph_edges,
         quiet=ns.quiet,
@@ -341,6 +351,7 @@ def _cmd_extract(ns: argparse.Namespace) -> None:
         spread=True,
         signs=ns.signs,
         size_factors=ns.size_factors,
+        winsorize=ns.winsorize,
     )
     write_csv(out / "edges.csv", df)
     if ns.graphml:

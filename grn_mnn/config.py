@@ -28,6 +28,10 @@ DEFAULT_SIGNS = SIGNS[0]
 #: size factors of the co-expression ranking (:func:`grn_mnn.readout.ranking_expression`)
 SIZE_FACTORS = ("auto", "median-ratio", "none")
 DEFAULT_SIZE_FACTORS = SIZE_FACTORS[0]
+#: quantile at which the co-expression ranking clips each gene's linear expression before its
+#: correlation (:func:`grn_mnn.readout.linear_correlation`; 1 = no clipping). Chosen in
+#: session 9 on simulated regimes only (benchmark and heavier-tailed counts, docs/accuracy.md)
+DEFAULT_WINSORIZE = 0.98
 
 
 @dataclass

@@ -123,6 +123,7 @@ def test_run_extract_score_export(sim_h5ad, sim, tmp_path, capsys):
         (["run", "--input", "{h5}", "--n-pcs", "500"], "n_pcs"),
         (["run", "--input", "{h5}", "--gamma", "3"], "gamma"),
         (["run", "--input", "{h5}", "--reading", "jacobian", "--signs", "within"], "drop them"),
+        (["run", "--input", "{h5}", "--winsorize", "0.2"], "winsorize must be a quantile"),
         (["run", "--input", "{h5}", "--log-base", "1"], "log base must be a number > 1"),
         (["run", "--input", "{h5}", "--log-base", "2", "--backed"], "drop --backed"),
         (

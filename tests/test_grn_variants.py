@@ -20,9 +20,10 @@ def case():
 
 
 def _default(case) -> np.ndarray:
+    """The session-8 default (no clipping), which the session-8 variants vary."""
     ad = case.adata.copy()
     pp.prepare(ad, "time", min(pipeline.RUN_N_PCS, ad.n_vars - 1), seed=0)
-    return readout.network(ad, sources=case.sources, key_added=None)
+    return readout.network(ad, sources=case.sources, winsorize=1.0, key_added=None)
 
 
 def _weights(table, ref):
@@ -51,3 +52,11 @@ def test_bagged_is_reproducible_and_close_to_the_default(gv, case):
 def test_every_variant_is_documented(gv):
     for name, method in gv.METHODS.items():
         assert callable(method) and method.__doc__, name
+
+
+def test_session8_variant_is_the_unclipped_default(gv, case):
+    ref = _default(case)
+    old = gv.METHODS["grn_mnn_session8"](case.adata, case.sources, 0)
+    np.testing.assert_allclose(_weights(old, ref), ref["weight"].to_numpy(), atol=1e-12)
+    new = gv.METHODS["lagged_winsorize_0.99"](case.adata, case.sources, 0)
+    assert not np.allclose(_weights(new, ref), ref["weight"].to_numpy())

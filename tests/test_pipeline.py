@@ -205,13 +205,18 @@ def test_run_restricts_sources_and_scores_on_them(sim, tmp_path):
 
 
 def test_sign_and_size_factor_options_reach_the_network_and_the_manifest(sim, tmp_path):
-    """run(signs=, size_factors=) writes readout.network's table for them and records them;
-    an operator reading refuses them before training."""
+    """run(signs=, size_factors=, winsorize=) writes readout.network's table for them and
+    records them; an operator reading refuses them before training."""
     from grn_mnn import pp, readout
 
     kw = dict(reference="none", n_pcs=3, quiet=True, plots=False, **FAST)
     res = pipeline.run(
-        sim.copy(), out=tmp_path / "r", signs="expression", size_factors="none", **kw
+        sim.copy(),
+        out=tmp_path / "r",
+        signs="expression",
+        size_factors="none",
+        winsorize=1.0,
+        **kw,
     )
     prepared = sim.copy()
     pp.prepare(prepared, "time", 3)
@@ -219,6 +224,7 @@ def test_sign_and_size_factor_options_reach_the_network_and_the_manifest(sim, tm
         prepared,
         signs="expression",
         size_factors="none",
+        winsorize=1.0,
         sources=pipeline.default_sources(prepared),
         key_added=None,
     )
@@ -228,7 +234,11 @@ def test_sign_and_size_factor_options_reach_the_network_and_the_manifest(sim, tm
     default = pipeline.gene_network(None, prepared)
     assert not default["weight"].equals(want["weight"])  # the options change the network
     manifest = json.loads((tmp_path / "r" / "run.json").read_text())
-    assert (manifest["signs"], manifest["size_factors"]) == ("expression", "none")
+    assert (manifest["signs"], manifest["size_factors"], manifest["winsorize"]) == (
+        "expression",
+        "none",
+        1.0,
+    )
     # edges.csv carries each edge's within-time z and sign source
     written = pd.read_csv(tmp_path / "r" / "edges.csv")
     assert list(written.columns) == ["source", "target", "weight", "sign_z", "sign_from"]
@@ -238,6 +248,10 @@ def test_sign_and_size_factor_options_reach_the_network_and_the_manifest(sim, tm
         pipeline.gene_network(None, prepared, signs="pooled")
     with pytest.raises(ConfigError, match="size_factors must be one of"):
         pipeline.gene_network(None, prepared, size_factors="total")
+    with pytest.raises(ConfigError, match="winsorize must be a quantile"):
+        pipeline.gene_network(None, prepared, winsorize=0.1)
     with pytest.raises(ConfigError, match="drop them"):
         pipeline.run(sim.copy(), out=tmp_path / "j", reading="jacobian", signs="within", **kw)
+    with pytest.raises(ConfigError, match="drop them"):
+        pipeline.run(sim.copy(), out=tmp_path / "j", reading="jacobian", winsorize=0.9, **kw)
     assert not (tmp_path / "j").exists()

@@ -246,7 +246,7 @@ def test_sign_score_takes_the_within_time_sign_only_where_it_is_significant():
     dof = len(t) - 4
     assert abs(within[2, 0]) * np.sqrt(dof) < readout.WITHIN_Z
     assert both[2, 0] == latent[2, 0] > 0
-    pooled = readout.linear_correlation(x, src)
+    pooled = readout.linear_correlation(x, src, readout.DEFAULT_WINSORIZE)
     np.testing.assert_allclose(readout.sign_score(x, t, src, "expression"), pooled)
     # the default falls back on the expression's own correlation (no latent space needed)
     default = readout.sign_score(x, t, src)
@@ -309,3 +309,56 @@ def test_within_time_signs_resolve_the_confounded_edge_of_an_incoherent_ffl():
     assert readout.linear_correlation(conc, src)[z, 0] > 0.2
     # ...while within a time point more Y means less Z: the repression
     assert readout.within_time_correlation(conc, t, src)[z, 0] < 0
+
+
+def test_winsorized_clips_each_gene_above_its_quantile():
+    v = np.column_stack([np.arange(100.0), np.arange(100.0)[::-1] * 2])
+    w = readout.winsorized(v, 0.9)
+    np.testing.assert_allclose(w.max(axis=0), np.quantile(v, 0.9, axis=0))
+    assert (w[v[:, 0] < 89, 0] == v[v[:, 0] < 89, 0]).all()  # below the quantile: untouched
+    np.testing.assert_array_equal(readout.winsorized(v, 1.0), v)
+    for bad in (0.5, 1.2, "0.9"):
+        with pytest.raises(ConfigError, match="winsorize must be a quantile"):
+            readout.winsorized(v, bad)
+
+
+def test_winsorizing_keeps_one_outlying_cell_from_deciding_a_correlation():
+    rng = np.random.default_rng(0)
+    n = 300
+    a = rng.gamma(5.0, 1.0, n)
+    b = a + rng.normal(0.0, 1.0, n)  # b follows a
+    c = rng.gamma(5.0, 1.0, n)  # c is unrelated ...
+    a[0], c[0] = 60.0, 60.0  # ... except in one cell where both burst
+    x = np.log1p(np.column_stack([a, b, c]))
+    src = np.array([0])
+    plain = readout.linear_correlation(x, src)
+    clipped = readout.linear_correlation(x, src, 0.98)
+    assert plain[2, 0] > 0.5 and abs(clipped[2, 0]) < 0.15  # the burst alone made c follow a
+    assert clipped[1, 0] > 0.6  # the real dependence stays
+    assert clipped[1, 0] > clipped[2, 0] and plain[2, 0] > plain[1, 0]
+
+
+def test_network_winsorize_one_is_the_unclipped_reading():
+    ad = _ramps()
+    pp.prepare(ad, "time", n_pcs=2)
+    x, t = pp.get_expression(ad), ad.obs[pp.TIME_COL].to_numpy().astype(float)
+    src = np.arange(3)
+
+    def weights(net):
+        return net.set_index(["target", "source"])["weight"].sort_index().to_numpy()
+
+    def expected(q):
+        mat = readout.lagged_matrix(x, t, src, signs=readout.DEFAULT_SIGNS, winsorize=q)
+        tab = readout.matrix_table(mat, ["A", "B", "C"], src)
+        return tab.set_index(["target", "source"])["weight"].sort_index().to_numpy()
+
+    off = readout.network(ad, winsorize=1.0, key_added=None)
+    np.testing.assert_allclose(weights(off), expected(1.0))
+    r = readout.linear_correlation(x, src)
+    p = readout.precedence(readout.change_times(x, t), float(t.max() - t.min()))
+    assert abs(weights(off)).max() == pytest.approx((np.abs(r) * p)[~np.eye(3, dtype=bool)].max())
+    default = readout.network(ad, key_added=None)
+    np.testing.assert_allclose(weights(default), expected(readout.DEFAULT_WINSORIZE))
+    assert not np.allclose(weights(default), weights(off))
+    with pytest.raises(ConfigError, match="winsorize"):
+        readout.network(ad, winsorize=0.3, key_added=None)

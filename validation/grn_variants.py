@@ -56,9 +56,10 @@ def _lagged_temperature(temperature: float) -> Any:
         ad = _prepared(adata, seed)
         x, t = pp.get_expression(ad), ad.obs[pp.TIME_COL].to_numpy()
         src = source_indices(list(ad.uns["grn_mnn"]["genes"]), sources)
-        return _table(readout.lagged_matrix(x, t, src, temperature=temperature), ad, src)
+        mat = readout.lagged_matrix(x, t, src, temperature=temperature, winsorize=1.0)
+        return _table(mat, ad, src)
 
-    method.__doc__ = f"The default reading with precedence temperature {temperature}."
+    method.__doc__ = f"The session-4 reading with precedence temperature {temperature}."
     return method
 
 
@@ -106,7 +107,8 @@ def default_inputs(adata: AnnData, sources: list[str] | None, seed: int) -> Defa
 
 
 def bagged(adata: AnnData, sources: list[str] | None, seed: int, n_boot: int = 30) -> pd.DataFrame:
-    """The default matrix averaged over ``n_boot`` bootstraps of the cells within time points."""
+    """The session-8 default matrix (no clipping) averaged over ``n_boot`` bootstraps of the
+    cells within time points."""
     d = default_inputs(adata, sources, seed)
     ad, xr, t, rec, src = d.ad, d.xr, d.t, d.rec, d.src
     rng = np.random.default_rng(seed)
@@ -115,17 +117,23 @@ def bagged(adata: AnnData, sources: list[str] | None, seed: int, n_boot: int = 3
     for _ in range(n_boot):
         idx = np.concatenate([rng.choice(g, len(g), replace=True) for g in groups])
         total += readout.lagged_matrix(
-            xr[idx], t[idx], src, signs=readout.DEFAULT_SIGNS, sign_expression=rec[idx]
+            xr[idx],
+            t[idx],
+            src,
+            signs=readout.DEFAULT_SIGNS,
+            sign_expression=rec[idx],
+            winsorize=1.0,
         )
     return _table(total / n_boot, ad, src)
 
 
 def change_window(adata: AnnData, sources: list[str] | None, seed: int, half: int = 2) -> Any:
-    """The default, but each source's |r| on the cells of the ``2 half`` time points around its
-    change time (all cells when they are fewer than 10); timing and signs unchanged."""
+    """The session-8 default (no clipping), but each source's |r| on the cells of the ``2 half``
+    time points around its change time (all cells when they are fewer than 10); timing and
+    signs unchanged."""
     d = default_inputs(adata, sources, seed)
     ad, xr, t, src = d.ad, d.xr, d.t, d.src
-    base = readout.lagged_matrix(xr, t, src, signs=readout.DEFAULT_SIGNS, sign_expression=d.rec)
+    base = readout.lagged_matrix(xr, t, src, signs=readout.DEFAULT_SIGNS, winsorize=1.0)
     tau, ts = readout.change_times(xr, t), np.unique(t)
     r = np.zeros_like(base)
     for j, s in enumerate(src):
@@ -138,31 +146,47 @@ def change_window(adata: AnnData, sources: list[str] | None, seed: int, half: in
 
 
 METHODS = {
+    "grn_mnn_session8": _default_but(
+        "The default of session 8: no clipping before the all-cell correlation.", winsorize=1.0
+    ),
+    "lagged_winsorize_0.95": _default_but(
+        "The default with each gene clipped at its 95th percentile.", winsorize=0.95
+    ),
+    "lagged_winsorize_0.99": _default_but(
+        "The default with each gene clipped at its 99th percentile.", winsorize=0.99
+    ),
     "lagged_expression_signs": _default_but(
         "The default reading with the signs of the expression's own correlation (first "
         "default of session 4).",
         signs="expression",
+        winsorize=1.0,
     ),
     "lagged_latent_within_signs": _default_but(
         "The default of sessions 6-7: within-time signs where significant, else the latent "
         "reconstruction's.",
         signs="latent+within",
+        winsorize=1.0,
     ),
     "lagged_latent_signs": _default_but(
         "The default reading with the latent reconstruction's signs only (stop 16's signs).",
         signs="latent",
+        winsorize=1.0,
     ),
     "lagged_within_signs": _default_but(
-        "The default reading with the within-time correlation's signs only.", signs="within"
+        "The default reading with the within-time correlation's signs only.",
+        signs="within",
+        winsorize=1.0,
     ),
     "grn_mnn_stop16": _default_but(
         "The default of stop 16: total-count ranking, latent reconstruction's signs.",
         signs="latent",
         size_factors="none",
+        winsorize=1.0,
     ),
     "lagged_total_counts": _default_but(
         "The default reading ranked on the total-count normalisation (stop 16's ranking).",
         size_factors="none",
+        winsorize=1.0,
     ),
     "pearson_linear": pearson_linear,
     "lagged_log": lagged_log,
