@@ -294,3 +294,23 @@ def test_simulate_network_records_and_checks_the_logic():
     assert simulate_network(_chain(), **kw).uns["simulation"]["logic"] == "additive"
     with pytest.raises(ConfigError, match="logic"):
         simulate_network(_chain(), logic="or", **kw)
+
+
+def test_asynchrony_spreads_the_input_within_a_time_point():
+    kw = {"cells_per_time": 150, "n_timepoints": 4, "seed": 3, "counts": False, "noise": 0.0}
+    sync = simulate_network(_chain(), **kw)
+    spread = simulate_network(_chain(), asynchrony=0.8, **kw)
+    again = simulate_network(_chain(), asynchrony=0.0, **kw)
+    np.testing.assert_array_equal(sync.X, again.X)  # 0 draws nothing: the default's cells
+    assert spread.uns["simulation"]["asynchrony"] == 0.8
+    last = sync.obs["time"] == sync.obs["time"].max()
+    a = list(sync.var_names).index("A")  # the input gene
+    cv = [
+        np.std(ad.layers["latent"][last.values, a]) / np.mean(ad.layers["latent"][last.values, a])
+        for ad in (sync, spread)
+    ]
+    assert cv[1] > 3 * cv[0]
+    first = sync.obs["time"] == 0.0  # no input yet: the same start
+    np.testing.assert_allclose(sync.X[first.values], spread.X[first.values])
+    with pytest.raises(ConfigError, match="asynchrony"):
+        simulate_network(_chain(), asynchrony=-1.0, **kw)
