@@ -232,9 +232,18 @@ def winsorized(values: np.ndarray, quantile: float = DEFAULT_WINSORIZE) -> np.nd
     """
     check_options(winsorize=quantile)
     v = np.asarray(values, dtype=float)
+    return v if quantile >= 1.0 else _clip_upper(v.copy(), quantile)
+
+
+def _clip_upper(v: np.ndarray, quantile: float, chunk: int = 1024) -> np.ndarray:
+    """Clip each column of ``v`` above its ``quantile`` in place, ``chunk`` columns at a time
+    (the quantile's sorted copy then holds cells x chunk values, not the whole matrix)."""
     if quantile >= 1.0 or len(v) == 0:
         return v
-    return np.minimum(v, np.quantile(v, quantile, axis=0))
+    for j in range(0, v.shape[1], chunk):
+        block = v[:, j : j + chunk]
+        np.minimum(block, np.quantile(block, quantile, axis=0), out=block)
+    return v
 
 
 def linear_correlation(
@@ -242,7 +251,8 @@ def linear_correlation(
 ) -> np.ndarray:
     """(genes x sources) Pearson correlation of ``expm1(expression)`` (0 for constant genes),
     each gene first clipped at its ``winsorize`` quantile (:func:`winsorized`; 1 = not)."""
-    lin = winsorized(np.expm1(np.asarray(expression, dtype=float)), winsorize)
+    check_options(winsorize=winsorize)
+    lin = _clip_upper(np.expm1(np.asarray(expression, dtype=float)), winsorize)
     return _correlation_of_centred(lin - lin.mean(axis=0), source_idx)
 
 

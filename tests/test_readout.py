@@ -362,3 +362,12 @@ def test_network_winsorize_one_is_the_unclipped_reading():
     assert not np.allclose(weights(default), weights(off))
     with pytest.raises(ConfigError, match="winsorize"):
         readout.network(ad, winsorize=0.3, key_added=None)
+
+
+def test_winsorized_by_chunks_equals_the_whole_matrix_at_once():
+    rng = np.random.default_rng(1)
+    v = rng.gamma(0.5, 3.0, size=(200, 37))
+    whole = np.minimum(v, np.quantile(v, 0.95, axis=0))
+    np.testing.assert_allclose(readout._clip_upper(v.copy(), 0.95, chunk=5), whole)
+    np.testing.assert_allclose(readout.winsorized(v, 0.95), whole)
+    assert not np.shares_memory(readout.winsorized(v, 0.95), v)  # the input is left alone
