@@ -42,6 +42,7 @@ Rows are targets, columns are sources, as everywhere in grn_mnn.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Real
 from typing import Any, Literal
 
 import numpy as np
@@ -148,7 +149,7 @@ def check_options(
     """Refuse an unknown sign source (:data:`SIGNS`) or size factors (:data:`SIZE_FACTORS`),
     or a ``winsorize`` quantile outside (0.5, 1]."""
     if winsorize is not None and not (
-        isinstance(winsorize, int | float) and 0.5 < float(winsorize) <= 1.0
+        isinstance(winsorize, Real) and not isinstance(winsorize, bool) and 0.5 < winsorize <= 1
     ):
         raise ConfigError(
             f"winsorize must be a quantile in (0.5, 1] (1 = no clipping); got {winsorize!r}"

@@ -322,6 +322,7 @@ def simulate_network(
     dt: float = 0.01,
     logic: str = "additive",
     asynchrony: float = 0.0,
+    hidden_activation: float = 0.0,
 ) -> AnnData:
     """Simulate a snapshot time course of a *given* signed network (kinetics of :func:`simulate`).
 
@@ -385,6 +386,14 @@ def simulate_network(
         cell receives the same input). Cells of one time point are then spread along the
         differentiation, as in asynchronous real time courses, so the genes that follow the
         input co-vary within a time point too.
+    hidden_activation
+        Fraction (0..1) of the regulators whose *activity* a hidden signal switches on at a
+        random time (uniform over the middle 80 % of the time course; a logistic switch of
+        width :data:`ACTIVATION_WIDTH` of the span), as post-translational control does: the
+        regulator's effect on its targets is its concentration times that switch, so its
+        targets can change before or after its own mRNA does. Drawn from a separate stream,
+        so every other draw is the default's; recorded in ``uns['simulation']``
+        (``activation_onset``).
 
     Returns
     -------
@@ -419,6 +428,9 @@ def simulate_network(
     if logic not in LOGICS:
         raise ConfigError(f"logic must be one of {', '.join(LOGICS)}, got {logic!r}")
     asynchrony = _check_pos("asynchrony", asynchrony, allow_zero=True)
+    hidden_activation = _check_pos("hidden_activation", hidden_activation, allow_zero=True)
+    if hidden_activation > 1:
+        raise ConfigError(f"hidden_activation must be <= 1, got {hidden_activation!r}")
     seed = _check_int("seed", seed, 0)
     rng = np.random.default_rng(seed)
     if genes is None:
@@ -453,6 +465,8 @@ def simulate_network(
         rows = np.flatnonzero(lineage == lin) if lin is not None else np.arange(n_cells)
         drive[np.ix_(rows, [gidx[g] for g in gs])] = input_max
     kin = _Kinetics(net, genes, basal, decay, logic)
+    onset = _activation_onsets(net, hidden_activation, seed)
+    kin.gate_by(onset, genes)
     level = basal / decay
     if start == "steady":  # noise-free relaxation without input: a stationary progenitor state
         level = level[None, :]
@@ -504,9 +518,27 @@ def simulate_network(
         "input_max": input_max,
         "logic": logic,
         "asynchrony": asynchrony,
+        "hidden_activation": hidden_activation,
+        "activation_onset": onset,
     }
     adata = _snapshot_anndata(X, obs, var, out, net, "simulate_network", settings)
     return adata
+
+
+#: width of a hidden activation switch, as a fraction of the time course (``hidden_activation``)
+ACTIVATION_WIDTH = 0.05
+
+
+def _activation_onsets(net: pd.DataFrame, fraction: float, seed: int) -> dict[str, float]:
+    """Onsets (fractions of the time course) of ``fraction`` of the regulators of ``net``,
+    drawn from their own stream so that the simulator's other draws do not change."""
+    if fraction <= 0:
+        return {}
+    sources = list(dict.fromkeys(map(str, net["source"])))
+    rng = np.random.default_rng([seed, 7919])
+    n = int(round(fraction * len(sources)))
+    chosen = rng.choice(len(sources), size=n, replace=False)
+    return {sources[i]: float(rng.uniform(0.1, 0.9)) for i in sorted(chosen)}
 
 
 class _Kinetics:
@@ -536,14 +568,26 @@ class _Kinetics:
         self.fast = bool(np.isin(self.hill, (2.0, 3.0)).all())
         self.cube = self.hill == 3.0
         self.logic = logic
+        self.onset: np.ndarray | None = None
         if logic == "and" and self.src.size:
             self.total = np.add.reduceat(self.strength, self.starts)
+
+    def gate_by(self, onset: dict[str, float], genes: list[str]) -> None:
+        """Switch the activity of the regulators in ``onset`` (gene -> onset, a fraction of the
+        time course) on at that time (:func:`simulate_network`'s ``hidden_activation``)."""
+        gidx = {g: i for i, g in enumerate(genes)}
+        per_gene = np.full(len(genes), -np.inf)
+        for g, at in onset.items():
+            per_gene[gidx[g]] = at
+        self.onset = per_gene[self.src] if onset else None
 
     def production(self, x: np.ndarray, frac: float, drive: np.ndarray) -> np.ndarray:
         """Production rates of cells ``x`` with the input ramp at ``frac`` of its maximum."""
         p = self.basal + drive * frac
         if self.src.size:
             xs = x[:, self.src]
+            if self.onset is not None:  # hidden activation: the regulator's activity switch
+                xs = xs / (1.0 + np.exp(-(frac - self.onset) / ACTIVATION_WIDTH))
             if self.fast:
                 xn = xs * xs
                 if self.cube.any():

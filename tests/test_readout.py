@@ -317,7 +317,7 @@ def test_winsorized_clips_each_gene_above_its_quantile():
     np.testing.assert_allclose(w.max(axis=0), np.quantile(v, 0.9, axis=0))
     assert (w[v[:, 0] < 89, 0] == v[v[:, 0] < 89, 0]).all()  # below the quantile: untouched
     np.testing.assert_array_equal(readout.winsorized(v, 1.0), v)
-    for bad in (0.5, 1.2, "0.9"):
+    for bad in (0.5, 1.2, "0.9", True):
         with pytest.raises(ConfigError, match="winsorize must be a quantile"):
             readout.winsorized(v, bad)
 

@@ -314,3 +314,29 @@ def test_asynchrony_spreads_the_input_within_a_time_point():
     np.testing.assert_allclose(sync.X[first.values], spread.X[first.values])
     with pytest.raises(ConfigError, match="asynchrony"):
         simulate_network(_chain(), asynchrony=-1.0, **kw)
+
+
+def test_hidden_activation_holds_targets_until_the_regulators_switch():
+    net = pd.DataFrame({"source": ["A", "B"], "target": ["B", "C"], "sign": [1, 1]})
+    kw = {"cells_per_time": 30, "n_timepoints": 11, "counts": False, "noise": 0.0, "seed": 0}
+    plain = simulate_network(net, **kw)
+    gated = simulate_network(net, hidden_activation=1.0, **kw)
+    onset = gated.uns["simulation"]["activation_onset"]
+    assert set(onset) == {"A", "B"} and all(0.1 <= v <= 0.9 for v in onset.values())
+    assert (
+        simulate_network(net, hidden_activation=0.0, **kw).uns["simulation"]["activation_onset"]
+        == {}
+    )
+
+    def means(ad, gene):
+        x = pd.Series(ad.layers["latent"][:, list(ad.var_names).index(gene)])
+        return x.groupby(ad.obs["time"].to_numpy()).mean()
+
+    np.testing.assert_allclose(means(gated, "A"), means(plain, "A"))  # A's own mRNA: unchanged
+    b, switch = means(gated, "B"), onset["A"] * 10.0  # t_max 10
+    before = b[b.index < switch - 1.0]
+    assert len(before) >= 3 and np.allclose(before, b.iloc[0], rtol=0.05)  # A inactive: B waits
+    assert means(plain, "B")[before.index[-1]] > 2 * b.iloc[0]  # ungated, B already rose
+    assert b.iloc[-1] > 3 * b.iloc[0]  # after the switch B follows A
+    with pytest.raises(ConfigError, match="hidden_activation"):
+        simulate_network(net, hidden_activation=1.5, **kw)

@@ -8,8 +8,10 @@ AND-gate kinetics (regulators multiply: additive in the logs, ``simulate_network
 fewer and noisier cells (half the cells per time point, negative-binomial theta 2, dropout 0.3),
 kinetics 5x faster than the sampling (``t_max`` 50 h instead of 10, so lags shrink between time
 points), and the last two together; since session 9 also heavier-tailed counts (negative-binomial
-theta 1, about the real hepatocyte data's within-time skewness) and asynchronous cells (each
-cell's input strength times a log-normal factor of s.d. 1, ``simulate_network(asynchrony=)``).
+theta 1, about the real hepatocyte data's within-time skewness), asynchronous cells (each
+cell's input strength times a log-normal factor of s.d. 1, ``simulate_network(asynchrony=)``),
+and regulators whose activity a hidden signal switches on at a random time, decoupled from
+their mRNA (``simulate_network(hidden_activation=1)``).
 Nothing here changes the benchmark or the default; numbers are in ``docs/accuracy.md``
 (sessions 8 and 9).
 
@@ -44,6 +46,7 @@ REGIMES = {
     # session 9: heavier-tailed counts (the real data's within-time skew) and asynchronous cells
     "heavier-tailed counts (NB theta 1)": (1.0, {"nb_theta": 1.0}),
     "asynchronous cells": (1.0, {"asynchrony": 1.0}),
+    "hidden regulator activation": (1.0, {"hidden_activation": 1.0}),
 }
 METHODS = (
     "grn_mnn",
