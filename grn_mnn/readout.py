@@ -232,8 +232,7 @@ def winsorized(values: np.ndarray, quantile: float = DEFAULT_WINSORIZE) -> np.nd
     dominate a linear-scale correlation. ``quantile=1`` returns the values unchanged.
     """
     check_options(winsorize=quantile)
-    v = np.asarray(values, dtype=float)
-    return v if quantile >= 1.0 else _clip_upper(v.copy(), quantile)
+    return _clip_upper(np.array(values, dtype=float), quantile)  # np.array: a copy
 
 
 def _clip_upper(v: np.ndarray, quantile: float, chunk: int = 1024) -> np.ndarray:
@@ -521,8 +520,13 @@ def network(
     check_options(signs, size_factors, winsorize)
     tau = change_times(x, t) if timing == "data" else flow_change_times(model, adata)
     xs = latent_reconstruction(adata) if "latent" in signs else None
-    kw = {"tau": tau, "temperature": temperature, "signs": signs, "sign_expression": xs}
-    kw |= {"winsorize": winsorize}
+    kw = {
+        "tau": tau,
+        "temperature": temperature,
+        "signs": signs,
+        "sign_expression": xs,
+        "winsorize": winsorize,
+    }
 
     def table(cells: np.ndarray) -> pd.DataFrame:
         within = within_time_correlation(x[cells], t[cells], src)

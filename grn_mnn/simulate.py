@@ -38,6 +38,8 @@ INPUT_MAX = 3.0  # production rate of the differentiation input at t_max
 BURN_IN_HOURS, BURN_IN_DT = 60.0, 0.05  # relaxation to the input-free steady state
 #: how a target's regulators combine in :func:`simulate_network` (``logic``)
 LOGICS = ("additive", "and")
+#: width of a hidden activation switch, as a fraction of the time course (``hidden_activation``)
+ACTIVATION_WIDTH = 0.05
 
 
 def _check_int(name: str, value, low: int, high: int | None = None) -> int:
@@ -464,9 +466,8 @@ def simulate_network(
     for lin, gs in by_lineage.items():
         rows = np.flatnonzero(lineage == lin) if lin is not None else np.arange(n_cells)
         drive[np.ix_(rows, [gidx[g] for g in gs])] = input_max
-    kin = _Kinetics(net, genes, basal, decay, logic)
     onset = _activation_onsets(net, hidden_activation, seed)
-    kin.gate_by(onset, genes)
+    kin = _Kinetics(net, genes, basal, decay, logic, onset)
     level = basal / decay
     if start == "steady":  # noise-free relaxation without input: a stationary progenitor state
         level = level[None, :]
@@ -525,10 +526,6 @@ def simulate_network(
     return adata
 
 
-#: width of a hidden activation switch, as a fraction of the time course (``hidden_activation``)
-ACTIVATION_WIDTH = 0.05
-
-
 def _activation_onsets(net: pd.DataFrame, fraction: float, seed: int) -> dict[str, float]:
     """Onsets (fractions of the time course) of ``fraction`` of the regulators of ``net``,
     drawn from their own stream so that the simulator's other draws do not change."""
@@ -552,6 +549,7 @@ class _Kinetics:
         basal: np.ndarray,
         decay: np.ndarray,
         logic: str = "additive",
+        onset: dict[str, float] | None = None,
     ) -> None:
         gidx = {g: i for i, g in enumerate(genes)}
         tgt = net["target"].map(gidx).to_numpy(dtype=int)
@@ -568,18 +566,14 @@ class _Kinetics:
         self.fast = bool(np.isin(self.hill, (2.0, 3.0)).all())
         self.cube = self.hill == 3.0
         self.logic = logic
-        self.onset: np.ndarray | None = None
         if logic == "and" and self.src.size:
             self.total = np.add.reduceat(self.strength, self.starts)
-
-    def gate_by(self, onset: dict[str, float], genes: list[str]) -> None:
-        """Switch the activity of the regulators in ``onset`` (gene -> onset, a fraction of the
-        time course) on at that time (:func:`simulate_network`'s ``hidden_activation``)."""
-        gidx = {g: i for i, g in enumerate(genes)}
-        per_gene = np.full(len(genes), -np.inf)
-        for g, at in onset.items():
-            per_gene[gidx[g]] = at
-        self.onset = per_gene[self.src] if onset else None
+        # hidden activation (gene -> onset, a fraction of the time course): -inf = always on
+        self.onset: np.ndarray | None = None
+        if onset:
+            per_gene = np.full(len(genes), -np.inf)
+            per_gene[[gidx[g] for g in onset]] = list(onset.values())
+            self.onset = per_gene[self.src]
 
     def production(self, x: np.ndarray, frac: float, drive: np.ndarray) -> np.ndarray:
         """Production rates of cells ``x`` with the input ramp at ``frac`` of its maximum."""
