@@ -496,6 +496,8 @@ def _cmd_score(ns: argparse.Namespace) -> None:
     write_json(out / "scores.json", scores)
     if not ns.quiet:
         print(validate.score_table(scores).to_string(float_format=lambda v: f"{v:.3f}"))
+        if validate.versus_text(scores):
+            print(validate.versus_text(scores))
 
 
 def _cmd_export(ns: argparse.Namespace) -> None:

@@ -24,7 +24,9 @@ edges) is ``NaN`` and the result dict carries a ``reason``.
 
 Bootstrap intervals resample *reference edges* with replacement: the signed edges for the
 sign task (:func:`bootstrap_sign`) and the true edges for the link task, the negatives being
-kept fixed (:class:`LinkScorer.bootstrap`). Both are seeded.
+kept fixed (:class:`LinkScorer.bootstrap`). Both are seeded, and a resample depends only on the
+seed and the reference, so two methods scored on the same candidates see the same edges in every
+resample: :func:`paired_difference` turns their draws into a paired interval of the difference.
 """
 
 from __future__ import annotations
@@ -43,9 +45,11 @@ __all__ = [
     "expected_random_link",
     "expected_random_sign",
     "link_metrics",
+    "paired_difference",
     "percentile_ci",
     "sign_majority_vote",
     "sign_metrics",
+    "sign_draws",
     "sign_per_tf",
     "signed_epr",
 ]
@@ -103,6 +107,9 @@ class LinkScorer:
         if hit.shape != y_true.shape:
             raise ValueError("sign_hit must have the shape of y_true")
         self._hit_of_pos = (hit & y_true)[self._pos_index]
+        # rank of each positive (in score order) among the positives in candidate order: a
+        # resample drawn over the candidate order then names the same edges for every method
+        self._pos_identity = np.argsort(np.argsort(self._pos_index, kind="stable"), kind="stable")
         self.has_sign = sign_hit is not None
         # per-positive AUROC contribution: P(negative ranks below) with ties counted one half
         neg_scores = np.sort(score[~y_true])
@@ -164,22 +171,32 @@ class LinkScorer:
         frac = (k - above) / size if size > 0 else 0.0
         return float((hit_above + frac * (c_hit[g] - hit_above)) / k)
 
+    def draws(self, n_boot: int, seed: int = 0) -> dict[str, np.ndarray]:
+        """Every link metric on ``n_boot`` resamples of the true edges (with replacement).
+
+        Resample ``b`` depends only on ``seed`` and on the candidates' labels, never on the
+        scores: two scorers of the same candidates (two methods) see the same true edges in
+        every resample, so differences of their draws are paired (:func:`paired_difference`).
+        Returns ``{metric: (n_boot,) array}``; empty arrays when undefined or ``n_boot`` is 0.
+        """
+        if n_boot <= 0 or self.reason() is not None:
+            return {k: np.empty(0) for k in LINK_KEYS}
+        rng = np.random.default_rng(seed)
+        out = {k: np.empty(n_boot) for k in LINK_KEYS}
+        for b in range(n_boot):
+            counts = np.bincount(rng.integers(0, self.n_pos, self.n_pos), minlength=self.n_pos)
+            for k, v in self.metrics(counts[self._pos_identity].astype(float)).items():
+                out[k][b] = v
+        return out
+
     def bootstrap(
         self, n_boot: int, seed: int = 0, alpha: float = 0.05
     ) -> dict[str, list[float] | None]:
-        """Percentile intervals from resampling the true edges with replacement.
+        """Percentile intervals from resampling the true edges with replacement (:meth:`draws`).
 
         Returns ``{metric: [lo, hi]}`` (``None`` when undefined or ``n_boot`` is 0).
         """
-        if n_boot <= 0 or self.reason() is not None:
-            return dict.fromkeys(LINK_KEYS)
-        rng = np.random.default_rng(seed)
-        draws = {k: np.empty(n_boot) for k in LINK_KEYS}
-        for b in range(n_boot):
-            w = np.bincount(rng.integers(0, self.n_pos, self.n_pos), minlength=self.n_pos)
-            for k, v in self.metrics(w.astype(float)).items():
-                draws[k][b] = v
-        return {k: percentile_ci(v, alpha) for k, v in draws.items()}
+        return {k: percentile_ci(v, alpha) for k, v in self.draws(n_boot, seed).items()}
 
 
 def link_metrics(
@@ -356,6 +373,29 @@ def percentile_ci(values: np.ndarray, alpha: float = 0.05) -> list[float] | None
     return [float(lo), float(hi)]
 
 
+def sign_draws(
+    pred_sign: np.ndarray, true_sign: np.ndarray, n_boot: int = 200, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Every sign metric on ``n_boot`` resamples of the signed edges (with replacement).
+
+    As :meth:`LinkScorer.draws`, resample ``b`` depends only on ``seed`` and the reference
+    signs, so two methods' draws on the same edges are paired. ``{metric: (n_boot,) array}``.
+    """
+    pred = np.sign(np.nan_to_num(np.asarray(pred_sign, float).ravel()))
+    true = np.sign(np.asarray(true_sign, float).ravel())
+    keep = true != 0
+    pred, true = pred[keep], true[keep]
+    if n_boot <= 0 or true.size == 0:
+        return {k: np.empty(0) for k in SIGN_KEYS}
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, true.size, size=(n_boot, true.size))
+    weights = np.zeros((n_boot, true.size))
+    np.add.at(weights, (np.arange(n_boot)[:, None], idx), 1.0)
+    return {
+        k: np.asarray(v, float) for k, v in _from_confusion(_confusion(pred, true, weights)).items()
+    }
+
+
 def bootstrap_sign(
     pred_sign: np.ndarray,
     true_sign: np.ndarray,
@@ -364,18 +404,34 @@ def bootstrap_sign(
     alpha: float = 0.05,
 ) -> dict[str, list[float] | None]:
     """Percentile intervals of the sign metrics from resampling the signed edges."""
-    pred = np.sign(np.nan_to_num(np.asarray(pred_sign, float).ravel()))
-    true = np.sign(np.asarray(true_sign, float).ravel())
-    keep = true != 0
-    pred, true = pred[keep], true[keep]
-    if n_boot <= 0 or true.size == 0:
-        return dict.fromkeys(SIGN_KEYS)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, true.size, size=(n_boot, true.size))
-    weights = np.zeros((n_boot, true.size))
-    np.add.at(weights, (np.arange(n_boot)[:, None], idx), 1.0)
-    stats = _from_confusion(_confusion(pred, true, weights))
-    return {k: percentile_ci(stats[k], alpha) for k in SIGN_KEYS}
+    draws = sign_draws(pred_sign, true_sign, n_boot, seed)
+    return {k: percentile_ci(v, alpha) for k, v in draws.items()}
+
+
+def paired_difference(
+    estimate_a: float,
+    estimate_b: float,
+    draws_a: np.ndarray,
+    draws_b: np.ndarray,
+    alpha: float = 0.05,
+) -> dict[str, Any]:
+    """Difference ``a - b`` of one metric of two methods scored on the same edges.
+
+    ``draws_a`` / ``draws_b``: the metric on the same resamples (:meth:`LinkScorer.draws`,
+    :func:`sign_draws` with one seed). Returns ``difference`` (of the estimates), its
+    percentile ``ci`` over the paired resamples (``None`` without draws) and ``share_a_better``,
+    the share of resamples where ``a`` scores higher (ties count one half).
+    """
+    a, b = np.asarray(draws_a, float), np.asarray(draws_b, float)
+    if a.shape != b.shape:
+        raise ValueError(f"draws of different shapes {a.shape} and {b.shape}: not paired")
+    ok = np.isfinite(a) & np.isfinite(b)
+    d = a[ok] - b[ok]
+    return {
+        "difference": float(estimate_a) - float(estimate_b),
+        "ci": percentile_ci(d, alpha),
+        "share_a_better": float(np.mean((d > 0) + 0.5 * (d == 0))) if d.size else NAN,
+    }
 
 
 def sign_per_tf(

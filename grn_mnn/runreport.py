@@ -190,9 +190,10 @@ def summary_text(adata, model, edges, scores, out, manifest) -> str:
         evidence = f"  (sign: {r.sign_from}, z {r.sign_z:+.1f})" if "sign_z" in edges else ""
         lines.append(f"  {r.source} -> {r.target}  {r.weight:+.4g}{evidence}")
     if scores is not None:
-        from .validate import score_table
+        from .validate import score_table, versus_text
 
         lines.append("scores against " + str(manifest["reference"]) + ":")
         lines.append(score_table(scores).to_string(float_format=lambda v: f"{v:.3f}"))
+        lines += [text for text in [versus_text(scores)] if text]
     lines.append(f"outputs in {out}/ (see run.json)")
     return "\n".join(lines)

@@ -7,7 +7,8 @@
      "methods": {NAME: {"sign": {accuracy, balanced_accuracy, precision, recall, f1, n_edges,
                                  per_tf, ci, ...},
                         "link": {auroc, auprc, auprc_ratio, epr, signed_epr, n_true,
-                                 n_candidates, ci, ...}}},
+                                 n_candidates, ci, ...},
+                        "versus": {OTHER: {metric: {difference, ci, share_a_better}}}}},
      "settings": {seeds, n_random, n_boot, ...}}
 
 with NAME the scored method (``cellmnn``, or ``input`` for an edge file), ``random``,
@@ -43,6 +44,9 @@ saying how to install them (``pip install grn_mnn[peers]``).
 **Uncertainty**: 95 % percentile bootstrap intervals (``ci``) resample reference edges with
 replacement -- the signed edges (sign task) or the true edges with the negatives fixed (link
 task); the same resamples (``seed``) are used for every method, so intervals are paired.
+``methods[NAME]['versus'][OTHER]`` turns them into paired differences, NAME minus each other
+scored method (not ``random``), for the AUPRC ratio, AUROC, EPR, sign accuracy and balanced
+accuracy: is the network better than Pearson on *these* edges, or within the noise?
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ from . import peers as pr
 from .errors import InputError, ReferenceNetworkError
 from .reference import Reference, load_reference, restrict, symbol_key
 
-__all__ = ["score", "score_edges_file", "score_table", "read_edges"]
+__all__ = ["score", "score_edges_file", "score_table", "versus_table", "versus_text", "read_edges"]
 
 EDGE_COLUMNS = ("source", "target", "weight")
 #: Every name ``score(baselines=...)`` accepts: the baselines, then the peers.
@@ -197,18 +201,24 @@ class _Candidates:
 
 
 # ----------------------------------------------------------------------------- scoring
-def _signs_with_ci(pred: np.ndarray, cands: _Candidates, n_boot: int, seed: int) -> dict:
-    """Sign metrics of predicted signs ``pred`` on the signed reference edges, with their CIs."""
+def _signs_with_ci(
+    pred: np.ndarray, cands: _Candidates, n_boot: int, seed: int
+) -> tuple[dict, dict[str, np.ndarray]]:
+    """Sign metrics of predicted signs ``pred`` on the signed reference edges, with their CIs,
+    and the bootstrap draws behind them."""
     out = mt.sign_metrics(pred, cands.s_sign)
-    out["ci"] = mt.bootstrap_sign(pred, cands.s_sign, n_boot, seed)
-    return out
+    draws = mt.sign_draws(pred, cands.s_sign, n_boot, seed)
+    out["ci"] = {k: mt.percentile_ci(v) for k, v in draws.items()}
+    return out, draws
 
 
-def _sign_block(cands: _Candidates, mat: np.ndarray, n_boot: int, seed: int, min_tf: int) -> dict:
+def _sign_block(
+    cands: _Candidates, mat: np.ndarray, n_boot: int, seed: int, min_tf: int
+) -> tuple[dict, dict[str, np.ndarray]]:
     pred = mat[cands.s_tgt, cands.s_col]
-    out = _signs_with_ci(pred, cands, n_boot, seed)
+    out, draws = _signs_with_ci(pred, cands, n_boot, seed)
     out["per_tf"] = mt.sign_per_tf(cands.s_tf, pred, cands.s_sign, min_tf)
-    return out
+    return out, draws
 
 
 def _all_activation_block(cands: _Candidates, n_boot: int, seed: int) -> dict:
@@ -217,10 +227,12 @@ def _all_activation_block(cands: _Candidates, n_boot: int, seed: int) -> dict:
     The floor a sign predictor has to clear when activations dominate the reference (they do
     in TRRUST): its accuracy is the share of activations, its balanced accuracy 0.5.
     """
-    return _signs_with_ci(np.ones(len(cands.s_sign)), cands, n_boot, seed)
+    return _signs_with_ci(np.ones(len(cands.s_sign)), cands, n_boot, seed)[0]
 
 
-def _link_block(cands: _Candidates, mat: np.ndarray, n_boot: int | None, seed: int) -> dict:
+def _link_block(
+    cands: _Candidates, mat: np.ndarray, n_boot: int | None, seed: int
+) -> tuple[dict, dict[str, np.ndarray]]:
     y, ts = cands.y[cands.cand], cands.true_sign[cands.cand]
     w = mat[cands.cand]
     hit = (ts != 0) & (np.sign(w) == ts)
@@ -229,15 +241,45 @@ def _link_block(cands: _Candidates, mat: np.ndarray, n_boot: int | None, seed: i
     out.update(n_true=scorer.n_pos, n_candidates=scorer.n, density=scorer.n_pos / scorer.n)
     if scorer.reason():
         out["reason"] = scorer.reason()
+    draws = scorer.draws(n_boot or 0, seed)
     if n_boot is not None:
-        out["ci"] = scorer.bootstrap(n_boot, seed)
-    return out
+        out["ci"] = {k: mt.percentile_ci(v) for k, v in draws.items()}
+    return out, draws
 
 
-def _method(cands: _Candidates, mat: np.ndarray, n_boot: int, seed: int, min_tf: int) -> dict:
+def _method(
+    cands: _Candidates, mat: np.ndarray, n_boot: int, seed: int, min_tf: int
+) -> tuple[dict, dict]:
+    """A method's ``{"sign", "link"}`` blocks and their bootstrap draws (same layout)."""
+    sign, sign_draws = _sign_block(cands, mat, n_boot, seed, min_tf)
+    link, link_draws = _link_block(cands, mat, n_boot, seed)
+    return {"sign": sign, "link": link}, {"sign": sign_draws, "link": link_draws}
+
+
+#: (task, metric) of the paired differences in ``methods[NAME]['versus']``
+VERSUS = (
+    ("link", "auprc_ratio"),
+    ("link", "auroc"),
+    ("link", "epr"),
+    ("sign", "accuracy"),
+    ("sign", "balanced_accuracy"),
+)
+
+
+def _versus(methods: Mapping[str, Any], draws: Mapping[str, dict], name: str) -> dict:
+    """Paired differences of ``name`` minus every other method with draws (see module doc)."""
     return {
-        "sign": _sign_block(cands, mat, n_boot, seed, min_tf),
-        "link": _link_block(cands, mat, n_boot, seed),
+        other: {
+            metric: mt.paired_difference(
+                methods[name][task][metric],
+                methods[other][task][metric],
+                draws[name][task][metric],
+                draws[other][task][metric],
+            )
+            for task, metric in VERSUS
+        }
+        for other in draws
+        if other != name
     }
 
 
@@ -261,7 +303,7 @@ def _random_block(cands: _Candidates, seeds: list[int], min_tf: int) -> dict:
         per_tf.append(
             mt.sign_per_tf(cands.s_tf, mat[cands.s_tgt, cands.s_col], cands.s_sign, min_tf)
         )
-        links.append(_link_block(cands, mat, None, 0))
+        links.append(_link_block(cands, mat, None, 0)[0])
     sign = _spread(signs, mt.SIGN_KEYS, mt.expected_random_sign(cands.s_sign))
     n_signed = int((cands.true_sign[cands.cand] != 0).sum())
     link = _spread(
@@ -421,7 +463,9 @@ def score(
         sub = _restrict_sources(sub, sources)
     cands = _Candidates(sub, genes)
     mat, coverage = cands.matrix(edges)
-    methods: dict[str, Any] = {method_name: _method(cands, mat, n_boot, seed, min_edges_per_tf)}
+    methods: dict[str, Any] = {}
+    draws: dict[str, dict] = {}
+    methods[method_name], draws[method_name] = _method(cands, mat, n_boot, seed, min_edges_per_tf)
     methods[method_name]["coverage"] = coverage
     if per_cell is not None:
         methods[method_name]["sign_per_cell"] = _per_cell_block(
@@ -450,14 +494,15 @@ def score(
         except InputError as exc:
             skipped[name] = str(exc)
             continue
-        methods[name] = _method(cands, bmat, n_boot, seed, min_edges_per_tf)
+        methods[name], draws[name] = _method(cands, bmat, n_boot, seed, min_edges_per_tf)
     peer_info = _score_peers(
         cands, x, [p for p in pr.PEERS if p in baselines], peer_options, seed, skipped, quiet
     )
     for name, pmat in peer_info.pop("matrices").items():
-        methods[name] = _method(cands, pmat, n_boot, seed, min_edges_per_tf)
+        methods[name], draws[name] = _method(cands, pmat, n_boot, seed, min_edges_per_tf)
         if peer_tables is not None:
             peer_tables[name] = bl.matrix_to_edges(pmat, cands.genes, cands.src)
+    methods[method_name]["versus"] = _versus(methods, draws, method_name)
     ov = sub.report["overlap"]
     cleaning = {k: v for k, v in ref.report.items() if k != "overlap"}
     return {
@@ -570,6 +615,10 @@ _TABLE = [
 ]
 
 
+#: column name of each (task, metric) in the tables
+_COLUMN = {(task, metric): col for task, metric, col in _TABLE}
+
+
 def score_table(scores: Mapping[str, Any]) -> pd.DataFrame:
     """One row per method: sign accuracy, balanced accuracy, F1, AUROC, AUPRC ratio, EPR.
 
@@ -609,6 +658,41 @@ def score_table(scores: Mapping[str, Any]) -> pd.DataFrame:
     if isinstance(prior, Mapping):
         add("all activation", {"sign": prior})
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("method")
+
+
+def versus_table(scores: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per scored method and baseline it was compared with (``methods[NAME]['versus']``):
+    the paired difference NAME minus the baseline of each metric of :data:`VERSUS` (columns
+    named as in :func:`score_table`), its bootstrap interval as text (``<column>_ci``) and the
+    share of resamples in which NAME scored higher (``<column>_better``). Empty when nothing
+    was compared; accepts ``scores.json`` read back.
+    """
+    if not isinstance(scores, Mapping) or not isinstance(scores.get("methods"), Mapping):
+        raise InputError("scores must be the dict returned by validate.score (with 'methods')")
+    rows: dict[str, dict[str, Any]] = {}
+    for name, block in scores["methods"].items():
+        versus = block.get("versus") if isinstance(block, Mapping) else None
+        for other, diffs in (versus or {}).items():
+            row: dict[str, Any] = {}
+            for task, metric in VERSUS:
+                d, col = diffs.get(metric) or {}, _COLUMN[task, metric]
+                row[col] = _f(d.get("difference"))
+                row[f"{col}_ci"] = _ci_text(d.get("ci"))
+                row[f"{col}_better"] = _f(d.get("share_a_better"))
+            rows[f"{name} - {other}"] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("difference")
+
+
+def versus_text(scores: Mapping[str, Any]) -> str:
+    """The AUPRC ratio and sign accuracy columns of :func:`versus_table` as printable text
+    ("" when nothing was compared), for the summaries of ``run`` and ``score``."""
+    versus = versus_table(scores)
+    if versus.empty:
+        return ""
+    cols = ["auprc_ratio", "auprc_ratio_ci", "sign_acc", "sign_acc_ci"]
+    return "paired differences on the same bootstrap resamples of the reference edges:\n" + versus[
+        cols
+    ].to_string(float_format=lambda v: f"{v:+.3f}")
 
 
 def link_labels(

@@ -388,11 +388,13 @@ def test_score_peers_skip_line_and_no_peers(sim_h5ad, sim, tmp_path, capsys, mon
     assert len(lines) == 1 and "pip install grn_mnn[peers]" in lines[0]
     assert "GRNBoost2 and GENIE3" in lines[0] and "pearson" in cap.out
     assert "grnboost2" not in cap.out
+    assert "paired differences" in cap.out and "input - pearson" in cap.out
     monkeypatch.undo()
     assert main([*base, "--out", str(tmp_path / "b"), "--no-peers", "--quiet"]) == 0
     assert "skipped" not in capsys.readouterr().err
     s = json.loads((tmp_path / "b" / "scores.json").read_text())
     assert set(s["methods"]) == {"input", "random", "pearson", "linear_ode"}
+    assert set(s["methods"]["input"]["versus"]) == {"pearson", "linear_ode"}
     assert s["settings"]["peers"]["requested"] == []
     assert main([*base, "--out", str(tmp_path / "c"), "--peer-trees", "0"]) == 2
     assert "--peer-trees" in capsys.readouterr().err

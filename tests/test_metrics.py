@@ -155,6 +155,47 @@ def test_link_bootstrap_brackets_estimate():
     assert perfect["auroc"] == [1.0, 1.0]
 
 
+def test_link_resamples_name_the_same_edges_whatever_the_scores():
+    # resample b weights each true edge by its count in a draw over the candidate order: the
+    # metric equals the metric of a data set in which each true edge is repeated that often
+    rng = np.random.default_rng(4)
+    y = rng.random(60) < 0.2
+    s = rng.random(60) + 0.4 * y
+    draws = mt.LinkScorer(y, s).draws(5, seed=7)
+    pos = np.flatnonzero(y)
+    rng7 = np.random.default_rng(7)
+    for b in range(5):
+        counts = np.bincount(rng7.integers(0, pos.size, pos.size), minlength=pos.size)
+        keep = np.r_[np.flatnonzero(~y), np.repeat(pos, counts)]
+        assert draws["auroc"][b] == pytest.approx(mt.auroc(y[keep], s[keep]))
+        assert draws["auprc"][b] == pytest.approx(mt.auprc(y[keep], s[keep]))
+
+
+def test_paired_difference_of_two_rankings():
+    rng = np.random.default_rng(5)
+    y = rng.random(400) < 0.1
+    good = rng.random(400) + 1.0 * y
+    worse = good - 0.6 * y * rng.random(400)  # every true edge ranks lower, none higher
+    a, b = mt.LinkScorer(y, good), mt.LinkScorer(y, worse)
+    da, db = a.draws(200, seed=3), b.draws(200, seed=3)
+    d = mt.paired_difference(a.metrics()["auroc"], b.metrics()["auroc"], da["auroc"], db["auroc"])
+    assert d["difference"] > 0 and d["ci"][0] > 0 and d["share_a_better"] == 1.0
+    # a method against itself: every paired difference is 0, unlike the unpaired intervals
+    same = mt.paired_difference(0.7, 0.7, da["auprc"], a.draws(200, seed=3)["auprc"])
+    assert same["ci"] == [0.0, 0.0] and same["share_a_better"] == 0.5
+    assert mt.paired_difference(1.0, 0.0, np.empty(0), np.empty(0))["ci"] is None
+    with pytest.raises(ValueError, match="not paired"):
+        mt.paired_difference(1.0, 0.0, da["auroc"], db["auroc"][:10])
+    # sign draws: flipping a right sign to a wrong one never helps in any resample
+    true = rng.choice([-1, 1], 80)
+    pred = np.where(rng.random(80) < 0.8, true, -true)
+    flipped = pred.copy()
+    flipped[np.flatnonzero(pred == true)[:8]] *= -1
+    sa, sb = mt.sign_draws(pred, true, 100, 1), mt.sign_draws(flipped, true, 100, 1)
+    assert (sa["accuracy"] >= sb["accuracy"]).all() and (sa["accuracy"] > sb["accuracy"]).any()
+    assert mt.bootstrap_sign(pred, true, 100, 1)["accuracy"] == mt.percentile_ci(sa["accuracy"])
+
+
 def test_sign_per_tf_respects_minimum():
     tfs = np.array(["A"] * 6 + ["B"] * 2)
     true = np.array([1, 1, -1, -1, 1, -1, 1, 1])

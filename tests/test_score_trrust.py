@@ -42,3 +42,18 @@ def test_all_activation_row_sits_beside_the_methods(st, tmp_path):
     row = next(line for line in md if st.ALL_ACTIVATION in line)
     assert "0.620 ± 0.000 [0.500, 0.740]" in row and row.endswith("| – | – | – | 1 |")  # no link
     assert "0.600 ± 0.000 [0.510, 0.690]" in next(line for line in md if "grn_mnn" in line)
+
+
+def test_paired_differences_get_their_own_table(st, tmp_path):
+    diff = {"difference": -1.5, "ci": [-3.0, -0.25], "share_a_better": 0.02}
+    block = {m: diff for _, m in st.VERSUS_SHOWN}
+    scores = {"methods": {"grn_mnn": {"versus": {"pearson": block}}, "pearson": {}}}
+    recs = st.versus_records(scores, "d", 0) + st.versus_records(scores, "d", 1)
+    assert [r["method"] for r in recs] == ["grn_mnn − pearson"] * 2
+    method = {"method": "grn_mnn", "dataset": "d", "seed": 0, "n_sign_edges": 50}
+    method.update({f"{t}.{m}": 0.6 for t, m in st.METRICS})
+    md = st.write_results(tmp_path, [method, *recs], {})
+    rows = [line for line in md if "grn_mnn − pearson" in line]
+    assert len(rows) == 1 and "-1.500 [-3.000, -0.250] (better in 2%)" in rows[0]
+    assert rows[0].endswith("| 2 |")  # two seeds
+    assert not any("−" in line for line in md if line.startswith("| d | grn_mnn |"))

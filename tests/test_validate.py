@@ -104,6 +104,34 @@ def test_perfect_predictor(ref):
     assert s["reference"]["n_candidate_sources"] == 3
 
 
+def test_versus_gives_paired_differences_against_every_baseline(ref):
+    x, t = data()
+    s = validate.score(
+        truth(ref), ref, expression=x, genes=GENES, times=t, n_boot=50, n_random=3, baselines=BASE
+    )
+    versus = s["methods"]["cellmnn"]["versus"]
+    assert set(versus) == {"pearson", "linear_ode"}  # random has no draws of its own
+    m, p = s["methods"]["cellmnn"], s["methods"]["pearson"]
+    for task, metric in validate.VERSUS:
+        d = versus["pearson"][metric]
+        assert d["difference"] == pytest.approx(m[task][metric] - p[task][metric])
+    # the truth itself ranks every true edge first: better than Pearson in every resample
+    auroc = versus["pearson"]["auroc"]
+    assert auroc["difference"] > 0 and auroc["ci"][0] > 0 and auroc["share_a_better"] == 1.0
+    # Pearson scored as the method itself: zero difference in every resample
+    twin = validate.score(
+        bl.matrix_to_edges(bl.pearson_matrix(x, np.arange(3)), GENES, np.arange(3)),
+        ref,
+        expression=x,
+        genes=GENES,
+        times=t,
+        n_boot=50,
+        baselines=("pearson",),
+    )
+    zero = twin["methods"]["cellmnn"]["versus"]["pearson"]
+    assert zero["auprc_ratio"]["ci"] == [0.0, 0.0] and zero["accuracy"]["ci"] == [0.0, 0.0]
+
+
 def test_all_activation_scores_the_share_of_activations(ref):
     s = validate.score(truth(ref), ref, genes=GENES, baselines=(), n_boot=30)
     prior = s["reference"]["all_activation"]
@@ -360,3 +388,22 @@ def test_sources_restrict_the_scored_reference_for_every_method(ref):
     assert part["settings"]["sources_given"] == 2
     with pytest.raises(ReferenceNetworkError, match="given sources"):
         validate.score(e, ref, genes=GENES, n_boot=0, baselines=("random",), sources=["g7"])
+
+
+def test_versus_table_reads_scores_json_back(ref, tmp_path):
+    x, t = data()
+    s = validate.score(
+        truth(ref), ref, expression=x, genes=GENES, times=t, n_boot=30, baselines=("pearson",)
+    )
+    write_json(tmp_path / "s.json", s)
+    back = json.loads((tmp_path / "s.json").read_text())
+    tab = validate.versus_table(back)
+    assert list(tab.index) == ["cellmnn - pearson"]
+    d = s["methods"]["cellmnn"]["versus"]["pearson"]["auprc_ratio"]
+    assert tab.loc["cellmnn - pearson", "auprc_ratio"] == pytest.approx(d["difference"])
+    assert tab.loc["cellmnn - pearson", "auprc_ratio_ci"].startswith("[")
+    assert "cellmnn - pearson" in validate.versus_text(back)
+    alone = validate.score(truth(ref), ref, genes=GENES, baselines=(), n_boot=10)
+    assert validate.versus_table(alone).empty and validate.versus_text(alone) == ""
+    with pytest.raises(InputError, match="validate.score"):
+        validate.versus_table({"x": 1})

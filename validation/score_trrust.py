@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from grn_mnn import datasets, peers, pipeline, pp, validate
+from grn_mnn import datasets, peers, pipeline, pp, runreport, validate
 from grn_mnn._io import write_json, write_text
 from grn_mnn.extract import resolve_sources
 from grn_mnn.reference import load_reference, restrict
@@ -89,7 +89,8 @@ def records_from(scores: dict, dataset: str, seed: int, seconds: float) -> list[
 
 @functools.lru_cache(maxsize=1)
 def scored_data(name: str, n_pcs: int = pipeline.RUN_N_PCS, seed: int = 0):
-    """(expression, genes, times, candidate source indices) as ``grn-mnn run`` scores them."""
+    """(expression, genes, times, candidate source indices, TF sources, default network) as
+    ``grn-mnn run`` scores them; the default network needs no training."""
     loader, ref = DATASETS[name]
     adata = loader()
     pp.prepare(adata, "time", n_pcs, seed=seed)
@@ -97,7 +98,9 @@ def scored_data(name: str, n_pcs: int = pipeline.RUN_N_PCS, seed: int = 0):
     tfs = tf_sources(adata)
     sub = validate._restrict_sources(restrict(load_reference(ref), genes), tfs)
     cands = validate._Candidates(sub, genes)
-    return pp.get_expression(adata), genes, adata.obs[pp.TIME_COL].to_numpy(), cands.src, tfs
+    default = pipeline.gene_network(None, adata, "lagged", sources="tf")
+    x, times = pp.get_expression(adata), adata.obs[pp.TIME_COL].to_numpy()
+    return x, genes, times, cands.src, tfs, default
 
 
 def tf_sources(adata) -> list[str]:
@@ -107,6 +110,28 @@ def tf_sources(adata) -> list[str]:
 
 
 ALL_ACTIVATION = "every edge an activation"
+
+
+#: the default network's name in ``grn-mnn run``'s scores
+METHOD = runreport.METHOD_NAME
+#: the paired differences tabulated (``validate.score``'s ``versus`` block)
+VERSUS_SHOWN = [("link", "auprc_ratio"), ("sign", "accuracy"), ("sign", "balanced_accuracy")]
+
+
+def versus_records(scores: dict, dataset: str, seed: int) -> list[dict]:
+    """Paired differences of the run's network minus each baseline scored with it (Pearson,
+    the linear ODE), on the same bootstrap resamples of the TRRUST edges, with their CIs."""
+    out = []
+    for method, block in scores["methods"].items():
+        for other, diffs in (block.get("versus") or {}).items():
+            rec: dict = {"dataset": dataset, "seed": seed, "method": f"{method} − {other}"}
+            for task, metric in VERSUS_SHOWN:
+                d = diffs[metric]
+                rec[f"{task}.{metric}"] = d["difference"]
+                rec[f"{task}.{metric}_ci"] = d["ci"]
+                rec[f"{task}.{metric}_share"] = d["share_a_better"]
+            out.append(rec | {"versus": True})
+    return out
 
 
 def all_activation_record(scores: dict, dataset: str, seed: int) -> list[dict]:
@@ -185,22 +210,25 @@ def _wilson(hits: int, n: int, z: float = 1.959964) -> list[float] | None:
 def peer_records(
     name: str, peer: str, seed: int, n_pcs: int, options: dict, label: str
 ) -> list[dict]:
-    """Score one peer network (signed) on one data set, as ``grn-mnn run`` scores Cell-MNN."""
-    x, genes, times, src, tfs = scored_data(name, n_pcs)
-    t0 = time.perf_counter()
-    mat = peers.run_peer(peer, x, src, seed=seed, signed=True, options=options)
-    secs = time.perf_counter() - t0
-    edges = peers.bl.matrix_to_edges(mat, genes, src)
+    """Score one peer network (signed) on one data set, as ``grn-mnn run`` scores Cell-MNN,
+    and the paired difference of the default network minus the peer."""
+    x, genes, _, _, tfs, default = scored_data(name, n_pcs)
     scores = validate.score(
-        edges,
+        default,
         DATASETS[name][1],
+        expression=x,
         genes=genes,
-        method_name=label,
-        baselines=(),
+        method_name=METHOD,
+        baselines=(peer,),
+        peer_options={peer: options},
         seed=seed,
         sources=tfs,
+        quiet=True,
     )
-    return records_from(scores, name, seed, secs)
+    secs = scores["settings"]["peers"]["seconds"][peer]
+    versus = {METHOD: {"versus": {label: scores["methods"][METHOD]["versus"][peer]}}}
+    out = records_from({"methods": {label: scores["methods"][peer]}}, name, seed, secs)
+    return out + versus_records({"methods": versus}, name, seed)
 
 
 def table(records: list[dict]) -> pd.DataFrame:
@@ -311,6 +339,7 @@ def main(argv: list[str] | None = None) -> None:
                 secs = time.perf_counter() - t0
             records += records_from(res.scores, name, seed, secs)
             records += all_activation_record(res.scores, name, seed)
+            records += versus_records(res.scores, name, seed)
             records += reading_records(res, adata, name, seed)
             records += sign_source_records(res, adata, name, seed)
             write_results(out, records, meta)
@@ -328,12 +357,15 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _is_peer(method: str) -> bool:
-    return method.split(" ")[0] in peers.PEERS
+    """A peer's row, or a paired difference against a peer (``grn_mnn − genie3``)."""
+    return method.split(" − ")[-1].split(" ")[0] in peers.PEERS
 
 
 def write_results(out: Path, records: list[dict], meta: dict) -> list[str]:
     """Write score_trrust.json and the markdown table (peers after the other methods)."""
     write_json(out / "score_trrust.json", {"records": records, **meta})
+    versus = [r for r in records if r.get("versus")]
+    records = [r for r in records if not r.get("versus")]
     order = sorted(
         range(len(records)), key=lambda i: (records[i]["dataset"], _is_peer(records[i]["method"]))
     )
@@ -358,7 +390,36 @@ def write_results(out: Path, records: list[dict], meta: dict) -> list[str]:
                 f"| {r['dataset']} | {r['method']} | {r['sign.accuracy']} "
                 f"| {r['n_sign_edges']} | {r.get('activation_share', '–')} | {r['n_seeds']} |"
             )
+    md += versus_table(versus)
     write_text(out / "score_trrust.md", "\n".join(md) + "\n")
+    return md
+
+
+def versus_table(records: list[dict]) -> list[str]:
+    """Markdown of the paired differences: mean over seeds, CI and share of resamples in
+    which the network is better, both of the first seed."""
+    if not records:
+        return []
+    md = [
+        "",
+        "Paired differences, the run's network minus the baseline, on the same bootstrap "
+        "resamples of the TRRUST edges (CI and share of resamples where the network is better: "
+        "first seed)",
+        "",
+        "| data set | difference | sign acc | balanced acc | AUPRC ratio | seeds |",
+        "|---|---|---|---|---|---|",
+    ]
+    df = pd.DataFrame(records).sort_values("seed")
+    for (dataset, method), g in df.groupby(["dataset", "method"], sort=False):
+        cells = []
+        for task, metric in [VERSUS_SHOWN[1], VERSUS_SHOWN[2], VERSUS_SHOWN[0]]:
+            col = f"{task}.{metric}"
+            first = g.iloc[0]
+            cells.append(
+                f"{g[col].mean():+.3f} {_ci(first[f'{col}_ci'])} "
+                f"(better in {first[f'{col}_share']:.0%})".replace("  ", " ")
+            )
+        md.append(f"| {dataset} | {method} | {' | '.join(cells)} | {len(g)} |")
     return md
 
 

@@ -1,0 +1,55 @@
+"""Tests of validation/change_times.py: bootstrap change times, reliability, the regime summary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import validation_script
+
+from grn_mnn import readout
+
+
+@pytest.fixture(scope="module")
+def ct():
+    return validation_script("change_times")
+
+
+def _ordered(noise: float, seed: int = 0):
+    """Gene 0 rises at t = 1, gene 1 at t = 3, gene 2 never changes; 30 cells per time point."""
+    rng = np.random.default_rng(seed)
+    t = np.repeat(np.arange(5.0), 30)
+    means = np.column_stack([(t >= 1) * 2.0, (t >= 3) * 2.0, np.zeros_like(t)])
+    return means + noise * rng.normal(size=means.shape), t
+
+
+def test_bootstrap_precedence_equals_the_point_precedence_without_cell_noise(ct):
+    x, t = _ordered(0.0)
+    p = ct.bootstrap_precedence(x, t, 0.3, n_boot=5)
+    want = readout.precedence(readout.change_times(x, t), float(t.max() - t.min()), 0.3)
+    np.testing.assert_allclose(p, want)
+    # with noise the average moves towards 1/2 where the order is uncertain, never past it
+    xn, _ = _ordered(1.0)
+    pn = ct.bootstrap_precedence(xn, t, 0.3, n_boot=20)
+    assert 0.5 < pn[1, 0] and pn[0, 1] < 0.5  # gene 1 changes after gene 0
+
+
+def test_reliability_separates_clean_and_noisy_change_times(ct):
+    clean = ct.reliability(*_ordered(0.05), src=np.arange(3), top=0.5)
+    noisy = ct.reliability(*_ordered(3.0), src=np.arange(3), top=0.5)
+    assert clean["time_points"] == 5
+    assert clean["median_se_tau"] < noisy["median_se_tau"]
+    assert clean["median_dtau_over_se"] > noisy["median_dtau_over_se"]
+
+
+def test_regime_summary_is_relative_to_the_default(ct):
+    units = [
+        {"variant": v, "regime": r, "seed": s, "case": c, "auprc_ratio": a * m}
+        for v, m in (("default", 1.0), ("other", 1.1))
+        for r, a in (("benchmark", 10.0), ("noisy", 4.0))
+        for s in (0, 1)
+        for c in ("x", "y")
+    ]
+    out = ct.regime_summary(units, [0, 1])
+    assert out["default"]["mean relative"] == pytest.approx(1.0)
+    assert out["other"]["mean relative"] == pytest.approx(1.1)
+    assert out["other"]["benchmark"] == pytest.approx(11.0)
