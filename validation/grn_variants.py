@@ -71,6 +71,20 @@ def _run_reading(reading: str) -> Any:
     return method
 
 
+def _full_rank_jacobian(max_pcs: int = 30) -> Any:
+    def method(adata: AnnData, sources: list[str] | None, seed: int) -> pd.DataFrame:
+        n_pcs = min(max_pcs, adata.n_vars - 1)
+        return pipeline.run_edges(
+            adata, seed=seed, reading="jacobian", sources=sources, n_pcs=n_pcs
+        )
+
+    method.__doc__ = (
+        f"grn-mnn run --reading jacobian with up to {max_pcs} PCs instead of 10: full rank for "
+        "panels of up to that many genes (the issue's 'rank' candidate)."
+    )
+    return method
+
+
 def _default_but(doc: str, **options: Any) -> Any:
     """The default reading (``readout.network``) with some of its options changed."""
 
@@ -195,6 +209,8 @@ METHODS = {
     "lagged_t1": _lagged_temperature(1.0),
     "grn_mnn_jacobian": _run_reading("jacobian"),
     "grn_mnn_flow_lagged": _run_reading("flow-lagged"),
+    "grn_mnn_contribution": _run_reading("contribution"),
+    "grn_mnn_jacobian_d30": _full_rank_jacobian(30),
     "grn_mnn_bagged": bagged,
     "lagged_change_window": change_window,
 }
