@@ -73,7 +73,8 @@ def reliability(x: np.ndarray, t: np.ndarray, src: np.ndarray, top: float = 0.05
     r[src, np.arange(len(src))] = 0.0
     ti, sj = np.nonzero(r >= np.quantile(r, 1 - top))
     s = src[sj]
-    d = np.abs(readout.change_times(x, t)[ti] - readout.change_times(x, t)[s]) / span
+    tau = readout.change_times(x, t)
+    d = np.abs(tau[ti] - tau[s]) / span
     d_se = np.sqrt(se[ti] ** 2 + se[s] ** 2)
     after = (boot[:, ti] > boot[:, s]).mean(axis=0)
     return {
