@@ -39,6 +39,12 @@ def test_reliability_separates_clean_and_noisy_change_times(ct):
     assert clean["time_points"] == 5
     assert clean["median_se_tau"] < noisy["median_se_tau"]
     assert clean["median_dtau_over_se"] > noisy["median_dtau_over_se"]
+    assert clean["one_way_pairs"] == 0 and np.isnan(clean["share_source_first"])  # all sources
+    # gene 0 as the only regulator: it changes before gene 1, its most correlated target
+    first = ct.reliability(*_ordered(0.05), src=np.array([0]), top=0.5)
+    assert first["one_way_pairs"] >= 1 and first["share_source_first"] == 1.0
+    late = ct.reliability(*_ordered(0.05), src=np.array([1]), top=0.5)
+    assert late["share_source_first"] == 0.0
 
 
 def test_regime_summary_is_relative_to_the_default(ct):

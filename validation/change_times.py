@@ -5,7 +5,9 @@ difference of the two genes' change times τ (``readout.change_times``). Two mea
 
 ``reliability`` (no reference used): the bootstrap standard error of τ (cells resampled within
 time points) on the bundled real time courses and on the simulated cases, and, among the 5 %
-most correlated candidate pairs, how large |Δτ| is against its standard error. If the real
+most correlated candidate pairs, how large |Δτ| is against its standard error and, for the pairs
+whose target is not a candidate regulator itself (TF sources), how often the regulator changes
+first. If the real
 data's τ were much noisier than the simulated ones, noise would explain why precedence costs
 ranking against TRRUST there (``docs/accuracy.md``, session 9).
 
@@ -77,6 +79,8 @@ def reliability(x: np.ndarray, t: np.ndarray, src: np.ndarray, top: float = 0.05
     d = np.abs(tau[ti] - tau[s]) / span
     d_se = np.sqrt(se[ti] ** 2 + se[s] ** 2)
     after = (boot[:, ti] > boot[:, s]).mean(axis=0)
+    # pairs whose target is not itself a candidate regulator: is the regulator first?
+    one_way = ~np.isin(ti, src)
     return {
         "time_points": int(np.unique(t).size),
         "median_se_tau": float(np.median(se)),
@@ -84,6 +88,10 @@ def reliability(x: np.ndarray, t: np.ndarray, src: np.ndarray, top: float = 0.05
         "median_abs_dtau": float(np.median(d)),
         "median_dtau_over_se": float(np.median(d / np.maximum(d_se, 1e-12))),
         "share_order_uncertain": float(np.mean((after > 0.2) & (after < 0.8))),
+        "one_way_pairs": int(one_way.sum()),
+        "share_source_first": float(np.mean(tau[s][one_way] < tau[ti][one_way]))
+        if one_way.any()
+        else float("nan"),
     }
 
 
