@@ -74,6 +74,12 @@ def _weighted_change_time(grid: np.ndarray, means: np.ndarray) -> np.ndarray:
     return np.where(total > 0, tau, (grid[0] + grid[-1]) / 2)
 
 
+def time_point_means(values: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """(time points x genes) mean of ``values`` at each distinct time, in increasing order."""
+    v, t = np.asarray(values, dtype=float), np.asarray(times, dtype=float)
+    return np.vstack([v[t == g].mean(axis=0) for g in np.unique(t)])
+
+
 def change_times(expression: np.ndarray, times: np.ndarray) -> np.ndarray:
     """Each gene's change time from the observed time-point means of its log expression.
 
@@ -96,8 +102,7 @@ def change_times(expression: np.ndarray, times: np.ndarray) -> np.ndarray:
     grid = np.unique(t)
     if grid.size < 2:
         raise InputError("change times need at least 2 distinct time points")
-    means = np.vstack([x[t == g].mean(axis=0) for g in grid])
-    return _weighted_change_time(grid, means)
+    return _weighted_change_time(grid, time_point_means(x, t))
 
 
 def flow_change_times(model: Any, adata: Any, n_sub: int = FLOW_SUBSTEPS) -> np.ndarray:

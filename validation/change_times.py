@@ -33,7 +33,7 @@ from grn_mnn import grnbench, readout, simcases
 from grn_mnn._io import write_json
 
 sys.path.insert(0, str(Path(__file__).parent))
-from grn_variants import _table, default_inputs  # noqa: E402
+from grn_variants import _table, default_inputs, within_time_resamples  # noqa: E402
 from sign_ceiling import over_regimes  # noqa: E402
 from winsorize import REGIMES  # noqa: E402
 
@@ -41,17 +41,11 @@ N_BOOT = 30
 TEMPERATURES = (0.3, 0.1)
 
 
-def _resamples(t: np.ndarray, n_boot: int, seed: int):
-    """Cell indices of ``n_boot`` bootstrap resamples within time points."""
-    rng = np.random.default_rng(seed)
-    groups = [np.flatnonzero(t == k) for k in np.unique(t)]
-    for _ in range(n_boot):
-        yield np.concatenate([rng.choice(g, len(g), replace=True) for g in groups])
-
-
 def bootstrap_change_times(x: np.ndarray, t: np.ndarray, n_boot: int = N_BOOT, seed: int = 0):
     """(n_boot, genes) change times of bootstrap resamples of the cells within time points."""
-    return np.array([readout.change_times(x[i], t[i]) for i in _resamples(t, n_boot, seed)])
+    return np.array(
+        [readout.change_times(x[i], t[i]) for i in within_time_resamples(t, n_boot, seed)]
+    )
 
 
 def bootstrap_precedence(

@@ -14,6 +14,7 @@ the default was decided on these simulated cases only; ``docs/benchmarks.md`` ha
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -120,16 +121,21 @@ def default_inputs(adata: AnnData, sources: list[str] | None, seed: int) -> Defa
     return DefaultInputs(ad, genes, src, xr, t, readout.latent_reconstruction(ad))
 
 
+def within_time_resamples(t: np.ndarray, n_boot: int, seed: int) -> Iterator[np.ndarray]:
+    """Cell indices of ``n_boot`` bootstrap resamples of the cells within each time point."""
+    rng = np.random.default_rng(seed)
+    groups = [np.flatnonzero(t == k) for k in np.unique(t)]
+    for _ in range(n_boot):
+        yield np.concatenate([rng.choice(g, len(g), replace=True) for g in groups])
+
+
 def bagged(adata: AnnData, sources: list[str] | None, seed: int, n_boot: int = 30) -> pd.DataFrame:
     """The session-8 default matrix (no clipping) averaged over ``n_boot`` bootstraps of the
     cells within time points."""
     d = default_inputs(adata, sources, seed)
     ad, xr, t, rec, src = d.ad, d.xr, d.t, d.rec, d.src
-    rng = np.random.default_rng(seed)
-    groups = [np.flatnonzero(t == k) for k in np.unique(t)]
     total = np.zeros((xr.shape[1], len(src)))
-    for _ in range(n_boot):
-        idx = np.concatenate([rng.choice(g, len(g), replace=True) for g in groups])
+    for idx in within_time_resamples(t, n_boot, seed):
         total += readout.lagged_matrix(
             xr[idx],
             t[idx],

@@ -65,7 +65,7 @@ def _bivariate_ode(lin: np.ndarray, t: np.ndarray, src: np.ndarray) -> np.ndarra
     """Sign of ``a`` in d(mean target)/dt = a mean(source) - g mean(target) + b, per pair,
     fitted by least squares on the time points' means (forward differences)."""
     ts = np.unique(t)
-    means = np.array([lin[t == k].mean(axis=0) for k in ts])
+    means = readout.time_point_means(lin, t)
     slope, m0 = np.diff(means, axis=0) / np.diff(ts)[:, None], means[:-1]
     out = np.zeros((lin.shape[1], len(src)))
     for i in range(lin.shape[1]):

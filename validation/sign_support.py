@@ -73,15 +73,11 @@ def joint_on_support(values: np.ndarray, u: Unit, ridge: float = 0.0) -> np.ndar
     return out
 
 
-def time_means(values: np.ndarray, t: np.ndarray) -> np.ndarray:
-    return np.vstack([values[t == k].mean(axis=0) for k in np.unique(t)])
-
-
 def ode_on_support(values: np.ndarray, u: Unit) -> np.ndarray:
     """Coefficients ``a`` of d(mean target)/dt = sum_j a_j mean(regulator j) - g mean(target) + b
     on the TRUE regulators, fitted on the time-point means (forward differences)."""
     ts = np.unique(u.t)
-    m = time_means(values, u.t)
+    m = readout.time_point_means(values, u.t)
     slope, m0 = np.diff(m, axis=0) / np.diff(ts)[:, None], m[:-1]
     out = np.zeros((values.shape[1], len(u.src)))
     for i in np.unique(u.pairs[:, 0]):
@@ -123,7 +119,7 @@ def target_window(u: Unit, lin: np.ndarray) -> np.ndarray:
     """Correlation over the time points around the interval in which each target's mean changes
     most (that interval and one on each side)."""
     ts = np.unique(u.t)
-    step = np.abs(np.diff(time_means(lin, u.t), axis=0))
+    step = np.abs(np.diff(readout.time_point_means(lin, u.t), axis=0))
     out, cache = np.zeros((lin.shape[1], len(u.src))), {}
     for i in range(lin.shape[1]):
         k = int(np.argmax(step[:, i]))
@@ -140,7 +136,7 @@ def weighted_within(u: Unit) -> np.ndarray:
     weighted by how much the target's mean changes around it; a z statistic."""
     lin = np.expm1(u.xr)
     ts = np.unique(u.t)
-    step = np.abs(np.gradient(time_means(lin, u.t), axis=0))
+    step = np.abs(np.gradient(readout.time_point_means(lin, u.t), axis=0))
     num = np.zeros((lin.shape[1], len(u.src)))
     den = np.zeros_like(num)
     for k, tk in enumerate(ts):
@@ -171,7 +167,7 @@ def sign_rows(u: Unit) -> dict[str, np.ndarray]:
             readout.linear_correlation(np.log1p(u.oracle), u.src)
         ),
         "ORACLE support: joint regression of the time-point means (ridge 0.1), gated": _gate(
-            within, u.t, joint_on_support(time_means(lin, u.t), u, ridge=0.1)
+            within, u.t, joint_on_support(readout.time_point_means(lin, u.t), u, ridge=0.1)
         ),
         "ORACLE support: linear ODE of the noise-free time-point means": ode_on_support(
             u.oracle, u
