@@ -40,6 +40,7 @@ BURN_IN_HOURS, BURN_IN_DT = 60.0, 0.05  # relaxation to the input-free steady st
 LOGICS = ("additive", "and")
 #: width of a hidden activation switch, as a fraction of the time course (``hidden_activation``)
 ACTIVATION_WIDTH = 0.05
+BATCH_STREAM = 4903  # seeds the batch-factor stream apart from the kinetics' draws
 
 
 def _check_int(name: str, value, low: int, high: int | None = None) -> int:
@@ -325,6 +326,7 @@ def simulate_network(
     logic: str = "additive",
     asynchrony: float = 0.0,
     hidden_activation: float = 0.0,
+    batch_sd: float = 0.0,
 ) -> AnnData:
     """Simulate a snapshot time course of a *given* signed network (kinetics of :func:`simulate`).
 
@@ -396,6 +398,13 @@ def simulate_network(
         targets can change before or after its own mRNA does. Drawn from a separate stream,
         so every other draw is the default's; recorded in ``uns['simulation']``
         (``activation_onset``).
+    batch_sd
+        Log-normal s.d. of a capture bias per time point and gene (0, the default: none). Real
+        time courses capture and sequence each time point separately, so every gene's counts
+        at one time point share a factor that the biology did not cause; it shifts the
+        time-point means but not how cells co-vary within a time point. Drawn from a separate
+        stream; the factors are recorded in ``uns['simulation']`` (``batch_factor``, time
+        points x genes).
 
     Returns
     -------
@@ -431,6 +440,7 @@ def simulate_network(
         raise ConfigError(f"logic must be one of {', '.join(LOGICS)}, got {logic!r}")
     asynchrony = _check_pos("asynchrony", asynchrony, allow_zero=True)
     hidden_activation = _check_pos("hidden_activation", hidden_activation, allow_zero=True)
+    batch_sd = _check_pos("batch_sd", batch_sd, allow_zero=True)
     if hidden_activation > 1:
         raise ConfigError(f"hidden_activation must be <= 1, got {hidden_activation!r}")
     seed = _check_int("seed", seed, 0)
@@ -489,9 +499,15 @@ def simulate_network(
     )
     if names != [None]:
         obs["lineage"] = pd.Categorical([str(v) for v in lineage], categories=map(str, names))
+    batch = np.ones((n_tp, n_genes))
+    if batch_sd > 0:  # a separate stream: every other draw is the default's
+        brng = np.random.default_rng([seed, BATCH_STREAM])
+        batch = brng.lognormal(-0.5 * batch_sd**2, batch_sd, size=(n_tp, n_genes))
     if counts:
         pool = unobserved / (1 - unobserved) * float(np.median(out[:n_per].sum(axis=1)))
-        X, obs["capture"] = _counts(rng, out, library_size, library_sd, nb_theta, dropout, pool)
+        X, obs["capture"] = _counts(
+            rng, out, library_size, library_sd, nb_theta, dropout, pool, np.repeat(batch, n_per, 0)
+        )
     else:
         X = np.log1p(out).astype(np.float32)
     in_net = set(net["source"]) | set(net["target"])
@@ -521,6 +537,8 @@ def simulate_network(
         "asynchrony": asynchrony,
         "hidden_activation": hidden_activation,
         "activation_onset": onset,
+        "batch_sd": batch_sd,
+        "batch_factor": batch,
     }
     adata = _snapshot_anndata(X, obs, var, out, net, "simulate_network", settings)
     return adata
@@ -642,19 +660,23 @@ def _counts(
     theta: float,
     dropout: float,
     pool: float = 0.0,
+    bias: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Zero-inflated negative-binomial counts of concentrations ``x`` and the capture factors.
 
     ``pool`` is a mass of unobserved transcripts in every cell's library (the rest of the
     transcriptome), which dilutes the composition shifts of the simulated genes: the mean
     count is ``library_size * capture * x / (sum(x) + pool) * (1 + pool / median(sum(x)))``,
-    so the median observed total stays near ``library_size``.
+    so the median observed total stays near ``library_size``. ``bias`` (cells x genes, default
+    1) multiplies each mean count: a gene's capture bias in the cell's batch.
     """
     total = x.sum(axis=1, keepdims=True)
     rel = x / np.maximum(total + pool, 1e-12)
     scale = 1.0 if pool == 0 else 1.0 + pool / max(float(np.median(total)), 1e-12)
     size = rng.lognormal(-0.5 * library_sd**2, library_sd, size=(len(x), 1))
     mean = library_size * scale * size * rel
+    if bias is not None:
+        mean = mean * bias
     lam = rng.gamma(theta, mean / theta)
     X = rng.poisson(lam).astype(np.float32)
     if dropout > 0:

@@ -60,3 +60,18 @@ def test_session8_variant_is_the_unclipped_default(gv, case):
     np.testing.assert_allclose(_weights(old, ref), ref["weight"].to_numpy(), atol=1e-12)
     new = gv.METHODS["lagged_winsorize_0.99"](case.adata, case.sources, 0)
     assert not np.allclose(_weights(new, ref), ref["weight"].to_numpy())
+
+
+def test_within_time_magnitudes_keep_the_default_signs_and_timing(gv, case):
+    ad = case.adata.copy()
+    pp.prepare(ad, "time", min(pipeline.RUN_N_PCS, ad.n_vars - 1), seed=0)
+    ref = readout.network(ad, sources=case.sources, key_added=None)  # the default
+    base = ref["weight"].to_numpy()
+    within = _weights(gv.within_magnitude(case.adata, case.sources, 0), ref)
+    blend = _weights(gv.within_blend(case.adata, case.sources, 0), ref)
+    live = base != 0
+    np.testing.assert_array_equal(np.sign(within[live]), np.sign(base[live]))
+    np.testing.assert_array_equal(np.sign(blend[live]), np.sign(base[live]))
+    # sqrt(|r_w| |r|) P squared is |r_w| P times |r| P: the blend is the geometric mean
+    np.testing.assert_allclose(blend**2, np.abs(within * base), rtol=1e-9, atol=1e-15)
+    assert not np.allclose(np.abs(within), np.abs(base))  # another magnitude

@@ -340,3 +340,21 @@ def test_hidden_activation_holds_targets_until_the_regulators_switch():
     assert b.iloc[-1] > 3 * b.iloc[0]  # after the switch B follows A
     with pytest.raises(ConfigError, match="hidden_activation"):
         simulate_network(net, hidden_activation=1.5, **kw)
+
+
+def test_batch_bias_shifts_time_point_means_not_the_cells():
+    kw = {"cells_per_time": 400, "n_timepoints": 3, "seed": 2, "nb_theta": 1e6, "library_sd": 0.0}
+    plain = simulate_network(_chain(), **kw)
+    again = simulate_network(_chain(), batch_sd=0.0, **kw)
+    biased = simulate_network(_chain(), batch_sd=0.5, **kw)
+    np.testing.assert_array_equal(plain.X, again.X)  # 0 draws nothing: the default's counts
+    np.testing.assert_array_equal(plain.layers["latent"], biased.layers["latent"])  # same cells
+    factor = biased.uns["simulation"]["batch_factor"]
+    assert factor.shape == (3, plain.n_vars) and not np.allclose(factor, 1.0)
+    t = plain.obs["time"].to_numpy()
+    for k, tk in enumerate(np.unique(t)):  # each gene's mean count moves by its factor there
+        m = t == tk
+        ratio = biased.X[m].mean(0) / plain.X[m].mean(0)  # raw counts
+        np.testing.assert_allclose(ratio, factor[k], rtol=0.15)
+    with pytest.raises(ConfigError, match="batch_sd"):
+        simulate_network(_chain(), batch_sd=-0.1, **kw)

@@ -165,6 +165,31 @@ def change_window(adata: AnnData, sources: list[str] | None, seed: int, half: in
     return _table(np.abs(r) * p * np.sign(base), ad, src)
 
 
+def within_time_ranked(adata: AnnData, sources: list[str] | None, seed: int, blend: bool) -> Any:
+    """The default with the magnitude read *within* time points (session 11): ``|r_w| P``, or
+    with ``blend`` the geometric mean ``sqrt(|r_w| |r|) P`` of the within-time and the
+    default's all-cell correlation; the default's precedence P and signs. Within-time
+    co-variation does not see a capture bias shared by a time point's cells."""
+    d = default_inputs(adata, sources, seed)
+    within = readout.within_time_correlation(d.xr, d.t, d.src)
+    r = readout.linear_correlation(d.xr, d.src, readout.DEFAULT_WINSORIZE)
+    sign = readout.sign_score(d.xr, d.t, d.src, within=within, pooled=r)
+    p = readout.precedence(readout.change_times(d.xr, d.t), float(d.t.max() - d.t.min()))
+    mag = np.sqrt(np.abs(within) * np.abs(r)) if blend else np.abs(within)
+    return _table(mag * np.sign(sign) * p[:, d.src], d.ad, d.src)
+
+
+def within_magnitude(adata: AnnData, sources: list[str] | None, seed: int) -> Any:
+    """The default, but the magnitude |r_w| of the within-time correlation (session 11)."""
+    return within_time_ranked(adata, sources, seed, blend=False)
+
+
+def within_blend(adata: AnnData, sources: list[str] | None, seed: int) -> Any:
+    """The default, but the magnitude sqrt(|r_w| |r|) of the within-time and the all-cell
+    correlation (session 11)."""
+    return within_time_ranked(adata, sources, seed, blend=True)
+
+
 METHODS = {
     "grn_mnn_session8": _default_but(
         "The default of session 8: no clipping before the all-cell correlation.", winsorize=1.0
@@ -219,6 +244,8 @@ METHODS = {
     "grn_mnn_jacobian_d30": _full_rank_jacobian(30),
     "grn_mnn_bagged": bagged,
     "lagged_change_window": change_window,
+    "lagged_within_magnitude": within_magnitude,
+    "lagged_within_blend": within_blend,
 }
 
 
