@@ -32,6 +32,10 @@ DEFAULT_SIZE_FACTORS = SIZE_FACTORS[0]
 #: correlation (:func:`grn_mnn.readout.linear_correlation`; 1 = no clipping). Chosen in
 #: session 9 on simulated regimes only (benchmark and heavier-tailed counts, docs/accuracy.md)
 DEFAULT_WINSORIZE = 0.98
+#: temperature of the co-expression readings' time-order factor P = sigmoid((tau_target -
+#: tau_source) / (temperature * span)) (:func:`grn_mnn.readout.precedence`). Chosen in session 4
+#: on the simulated benchmark; ``inf`` drops the time order (P = 1/2 for every pair)
+DEFAULT_TEMPERATURE = 0.3
 
 
 @dataclass

@@ -24,6 +24,7 @@ from .config import (
     DEFAULT_READING,
     DEFAULT_SIGNS,
     DEFAULT_SIZE_FACTORS,
+    DEFAULT_TEMPERATURE,
     DEFAULT_WINSORIZE,
     LAGGED_READINGS,
     READINGS,
@@ -110,6 +111,7 @@ def run(
     signs: str = DEFAULT_SIGNS,
     size_factors: str = DEFAULT_SIZE_FACTORS,
     winsorize: float = DEFAULT_WINSORIZE,
+    temperature: float = DEFAULT_TEMPERATURE,
     sources: str | Sequence[str] | None = "auto",
     graph_edges: int = 1000,
     quiet: bool = False,
@@ -147,11 +149,11 @@ def run(
         co-expression needs the expression matrix in memory). ``"flow-lagged"``: the same with
         the change times of the fitted Cell-MNN flow. ``"jacobian"`` / ``"contribution"``: the
         Cell-MNN operator J = W S A S^-1 W^T (:mod:`grn_mnn.extract`).
-    signs, size_factors, winsorize
+    signs, size_factors, winsorize, temperature
         Where the co-expression readings take each edge's sign, the size factors of their
-        ranking and the quantile at which it clips each gene (:func:`grn_mnn.readout.network`;
-        :data:`grn_mnn.readout.SIGNS`, :data:`grn_mnn.readout.SIZE_FACTORS`). The operator
-        readings accept the defaults only.
+        ranking, the quantile at which it clips each gene and the temperature of its time-order
+        factor (``inf``: none) (:func:`grn_mnn.readout.network`; :data:`grn_mnn.readout.SIGNS`,
+        :data:`grn_mnn.readout.SIZE_FACTORS`). The operator readings accept the defaults only.
     sources
         Candidate regulators: ``"auto"`` (default: the bundled TF list when the species is human
         or mouse, else every gene), ``"tf"``, ``None``/``"all"`` (every gene) or a list.
@@ -184,7 +186,7 @@ def run(
         reading = "jacobian" if backed else DEFAULT_READING
     if reading not in READINGS:
         raise ConfigError(f"reading must be one of {list(READINGS)}, got {reading!r}")
-    _check_readout_options(reading, signs, size_factors, winsorize)
+    _check_readout_options(reading, signs, size_factors, winsorize, temperature)
     out = prepare_outdir(out, overwrite or resume, RESULT_MARKERS)
     # ------------------------------------------------------------------ input
     if backed:
@@ -255,7 +257,12 @@ def run(
     stage("extracting gene networks (all cells and per time point)")
     n_genes = len(info["genes"])
     top_n = None if n_genes <= ALL_PAIRS_MAX_GENES else TOP_EDGES
-    readout_kw = {"signs": signs, "size_factors": size_factors, "winsorize": winsorize}
+    readout_kw = {
+        "signs": signs,
+        "size_factors": size_factors,
+        "winsorize": winsorize,
+        "temperature": temperature,
+    }
     edges = gene_network(model, adata, reading, sources=src_spec, top_n=top_n, **readout_kw)
     edges = edges.drop(columns=["n_cells"])
     by_time = gene_network(
@@ -412,18 +419,23 @@ def default_sources(adata: AnnData) -> str | None:
 
 
 def _check_readout_options(
-    reading: str, signs: str, size_factors: str, winsorize: float = DEFAULT_WINSORIZE
+    reading: str,
+    signs: str,
+    size_factors: str,
+    winsorize: float = DEFAULT_WINSORIZE,
+    temperature: float = DEFAULT_TEMPERATURE,
 ) -> None:
-    """Refuse unknown sign sources / size factors / winsorize quantiles, and any of them set
-    on an operator reading."""
-    check_options(signs, size_factors, winsorize)
-    if reading not in LAGGED_READINGS and (signs, size_factors, winsorize) != (
+    """Refuse unknown sign sources / size factors / winsorize quantiles / temperatures, and
+    any of them set on an operator reading."""
+    check_options(signs, size_factors, winsorize, temperature)
+    if reading not in LAGGED_READINGS and (signs, size_factors, winsorize, temperature) != (
         DEFAULT_SIGNS,
         DEFAULT_SIZE_FACTORS,
         DEFAULT_WINSORIZE,
+        DEFAULT_TEMPERATURE,
     ):
         raise ConfigError(
-            "signs / size_factors / winsorize set the co-expression readings "
+            "signs / size_factors / winsorize / temperature set the co-expression readings "
             f"({', '.join(LAGGED_READINGS)}); "
             f"reading={reading!r} takes its signs from the Cell-MNN operator: drop them"
         )
@@ -443,18 +455,19 @@ def gene_network(
     signs: str = DEFAULT_SIGNS,
     size_factors: str = DEFAULT_SIZE_FACTORS,
     winsorize: float = DEFAULT_WINSORIZE,
+    temperature: float = DEFAULT_TEMPERATURE,
 ) -> pd.DataFrame:
     """The gene network ``run`` writes, for any of :data:`READINGS`.
 
     ``"lagged"`` needs no model (pass ``None``): it is what the accuracy benchmark scores as
     grn_mnn's default without training. ``spread`` adds the operator readings' spread across
     cells (``weight_std``); ``run`` does not write it, so it is off by default. ``signs``,
-    ``size_factors`` and ``winsorize`` go to :func:`grn_mnn.readout.network` (co-expression
-    readings only).
+    ``size_factors``, ``winsorize`` and ``temperature`` go to :func:`grn_mnn.readout.network`
+    (co-expression readings only).
     """
     from . import extract, readout
 
-    _check_readout_options(reading, signs, size_factors, winsorize)
+    _check_readout_options(reading, signs, size_factors, winsorize, temperature)
     if reading in LAGGED_READINGS:
         timing = "data" if reading == "lagged" else "flow"
         return readout.network(
@@ -464,6 +477,7 @@ def gene_network(
             signs=signs,
             size_factors=size_factors,
             winsorize=winsorize,
+            temperature=temperature,
             sources=sources,
             species=species,
             by=by,

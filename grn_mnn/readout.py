@@ -48,7 +48,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .config import DEFAULT_SIGNS, DEFAULT_SIZE_FACTORS, DEFAULT_WINSORIZE, SIGNS, SIZE_FACTORS
+from .config import (
+    DEFAULT_SIGNS,
+    DEFAULT_SIZE_FACTORS,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_WINSORIZE,
+    SIGNS,
+    SIZE_FACTORS,
+)
 from .errors import ConfigError, InputError
 from .extract import _table, resolve_sources
 
@@ -58,7 +65,7 @@ Signs = Literal["expression+within", "latent+within", "latent", "within", "expre
 #: a within-time correlation decides an edge's sign when |r| sqrt(n - T) exceeds this (5 %)
 WITHIN_Z = 1.96
 #: temperature of the precedence sigmoid, in units of the time course's span (benchmark choice)
-TEMPERATURE = 0.3
+TEMPERATURE = DEFAULT_TEMPERATURE
 #: sub-steps per interval for the flow's change times
 FLOW_SUBSTEPS = 8
 
@@ -136,9 +143,9 @@ def flow_change_times(model: Any, adata: Any, n_sub: int = FLOW_SUBSTEPS) -> np.
 
 
 def precedence(tau: np.ndarray, span: float, temperature: float = TEMPERATURE) -> np.ndarray:
-    """P[target, source] = sigmoid((tau_target - tau_source) / (temperature * span))."""
-    if not temperature > 0:
-        raise ConfigError(f"temperature must be > 0, got {temperature!r}")
+    """P[target, source] = sigmoid((tau_target - tau_source) / (temperature * span)); an
+    infinite ``temperature`` gives 1/2 everywhere (no time order)."""
+    check_options(temperature=temperature)
     scale = temperature * (span if span > 0 else 1.0)
     d = (np.asarray(tau)[:, None] - np.asarray(tau)[None, :]) / scale
     return 0.5 * (1.0 + np.tanh(0.5 * d))  # the logistic function, without overflow
@@ -149,10 +156,18 @@ SIGN_EVIDENCE = ("sign_z", "sign_from")
 
 
 def check_options(
-    signs: str | None = None, size_factors: str | None = None, winsorize: float | None = None
+    signs: str | None = None,
+    size_factors: str | None = None,
+    winsorize: float | None = None,
+    temperature: float | None = None,
 ) -> None:
     """Refuse an unknown sign source (:data:`SIGNS`) or size factors (:data:`SIZE_FACTORS`),
-    or a ``winsorize`` quantile outside (0.5, 1]."""
+    a ``winsorize`` quantile outside (0.5, 1], or a ``temperature`` that is not > 0 (``inf``
+    is allowed: no time order)."""
+    if temperature is not None and not (
+        isinstance(temperature, Real) and not isinstance(temperature, bool) and temperature > 0
+    ):
+        raise ConfigError(f"temperature must be > 0 (inf = no time order); got {temperature!r}")
     if winsorize is not None and not (
         isinstance(winsorize, Real) and not isinstance(winsorize, bool) and 0.5 < winsorize <= 1
     ):

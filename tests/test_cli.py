@@ -124,6 +124,8 @@ def test_run_extract_score_export(sim_h5ad, sim, tmp_path, capsys):
         (["run", "--input", "{h5}", "--gamma", "3"], "gamma"),
         (["run", "--input", "{h5}", "--reading", "jacobian", "--signs", "within"], "drop them"),
         (["run", "--input", "{h5}", "--winsorize", "0.2"], "winsorize must be a quantile"),
+        (["run", "--input", "{h5}", "--temperature", "0"], "temperature must be > 0"),
+        (["run", "--input", "{h5}", "--reading", "jacobian", "--temperature", "1"], "drop them"),
         (["run", "--input", "{h5}", "--log-base", "1"], "log base must be a number > 1"),
         (["run", "--input", "{h5}", "--log-base", "2", "--backed"], "drop --backed"),
         (
@@ -446,6 +448,14 @@ def test_extract_default_reading_is_runs_network(sim_h5ad, tmp_path, capsys):
     assert within[["source", "target"]].equals(ran[["source", "target"]])
     np.testing.assert_allclose(within["weight"].abs(), ran["weight"].abs(), rtol=1e-9)
     assert (np.sign(within["weight"]) != np.sign(ran["weight"])).any()
+    # --temperature inf drops the time order: each pair weighs the same both ways
+    flat = extract_args(model, str(sim_h5ad), str(tmp_path / "flat"), "--temperature", "inf")
+    assert main([*flat, "--quiet"]) == 0
+    fw = pd.read_csv(tmp_path / "flat" / "edges.csv").set_index(["source", "target"])["weight"]
+    (s, t), w = next(iter(fw.items()))
+    assert fw[(t, s)] == pytest.approx(w, rel=1e-9) and not fw.equals(
+        ran.set_index(["source", "target"])["weight"]
+    )
     # the co-expression reading has no per-cluster form: a one-line error naming the fix
     capsys.readouterr()
     bad = extract_args(model, str(sim_h5ad), str(tmp_path / "bad"), "--by", "lineage")

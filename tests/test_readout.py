@@ -39,6 +39,10 @@ def test_precedence_is_a_soft_order():
     np.testing.assert_allclose(p[1, 2], 0.5)
     with pytest.raises(ConfigError, match="temperature"):
         readout.precedence(np.zeros(2), 1.0, temperature=0)
+    with pytest.raises(ConfigError, match="temperature"):
+        readout.precedence(np.zeros(2), 1.0, temperature=float("nan"))
+    flat = readout.precedence(np.array([0.0, 1.0, 2.0]), 2.0, temperature=float("inf"))
+    np.testing.assert_array_equal(flat, 0.5)  # no time order
 
 
 def test_linear_correlation_is_pearson_of_expm1():

@@ -165,18 +165,30 @@ def change_window(adata: AnnData, sources: list[str] | None, seed: int, half: in
     return _table(np.abs(r) * p * np.sign(base), ad, src)
 
 
+def magnitude_variants(xr: np.ndarray, t: np.ndarray, src: np.ndarray) -> dict[str, np.ndarray]:
+    """(genes x sources) signed matrices of the default and of the magnitudes varied in
+    session 11, all with the default's signs: ``"default"`` (``|r| P``), ``"no precedence"``
+    (``|r|``), ``"within"`` (``|r_w| P``, the within-time correlation: co-variation within a
+    time point does not see a capture bias shared by its cells) and ``"blend"``
+    (``sqrt(|r_w| |r|) P``, their geometric mean)."""
+    within = readout.within_time_correlation(xr, t, src)
+    r = readout.linear_correlation(xr, src, readout.DEFAULT_WINSORIZE)
+    sign = np.sign(readout.sign_score(xr, t, src, within=within, pooled=r))
+    p = readout.precedence(readout.change_times(xr, t), float(t.max() - t.min()))[:, src]
+    return {
+        "default": np.abs(r) * p * sign,
+        "no precedence": np.abs(r) * sign,
+        "within": np.abs(within) * p * sign,
+        "blend": np.sqrt(np.abs(within) * np.abs(r)) * p * sign,
+    }
+
+
 def within_time_ranked(adata: AnnData, sources: list[str] | None, seed: int, blend: bool) -> Any:
-    """The default with the magnitude read *within* time points (session 11): ``|r_w| P``, or
-    with ``blend`` the geometric mean ``sqrt(|r_w| |r|) P`` of the within-time and the
-    default's all-cell correlation; the default's precedence P and signs. Within-time
-    co-variation does not see a capture bias shared by a time point's cells."""
+    """The default with the magnitude read *within* time points, or with ``blend`` the
+    geometric mean of that and the default's (:func:`magnitude_variants`)."""
     d = default_inputs(adata, sources, seed)
-    within = readout.within_time_correlation(d.xr, d.t, d.src)
-    r = readout.linear_correlation(d.xr, d.src, readout.DEFAULT_WINSORIZE)
-    sign = readout.sign_score(d.xr, d.t, d.src, within=within, pooled=r)
-    p = readout.precedence(readout.change_times(d.xr, d.t), float(d.t.max() - d.t.min()))
-    mag = np.sqrt(np.abs(within) * np.abs(r)) if blend else np.abs(within)
-    return _table(mag * np.sign(sign) * p[:, d.src], d.ad, d.src)
+    mats = magnitude_variants(d.xr, d.t, d.src)
+    return _table(mats["blend" if blend else "within"], d.ad, d.src)
 
 
 def within_magnitude(adata: AnnData, sources: list[str] | None, seed: int) -> Any:
