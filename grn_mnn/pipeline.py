@@ -315,6 +315,7 @@ def run(
         "n_pcs": n_pcs,
         "reading": reading,
         **(readout_kw if reading in LAGGED_READINGS else {}),
+        **({"temperature": "inf"} if np.isinf(temperature) else {}),  # JSON has no infinity
         "sources": src_spec if src_spec is None or isinstance(src_spec, str) else "list",
         "backed": bool(backed),
     }

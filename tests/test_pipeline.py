@@ -205,8 +205,8 @@ def test_run_restricts_sources_and_scores_on_them(sim, tmp_path):
 
 
 def test_sign_and_size_factor_options_reach_the_network_and_the_manifest(sim, tmp_path):
-    """run(signs=, size_factors=, winsorize=) writes readout.network's table for them and
-    records them; an operator reading refuses them before training."""
+    """run(signs=, size_factors=, winsorize=, temperature=) writes readout.network's table for
+    them and records them; an operator reading refuses them before training."""
     from grn_mnn import pp, readout
 
     kw = dict(reference="none", n_pcs=3, quiet=True, plots=False, **FAST)
@@ -216,6 +216,7 @@ def test_sign_and_size_factor_options_reach_the_network_and_the_manifest(sim, tm
         signs="expression",
         size_factors="none",
         winsorize=1.0,
+        temperature=float("inf"),
         **kw,
     )
     prepared = sim.copy()
@@ -225,6 +226,7 @@ def test_sign_and_size_factor_options_reach_the_network_and_the_manifest(sim, tm
         signs="expression",
         size_factors="none",
         winsorize=1.0,
+        temperature=float("inf"),
         sources=pipeline.default_sources(prepared),
         key_added=None,
     )
@@ -234,11 +236,8 @@ def test_sign_and_size_factor_options_reach_the_network_and_the_manifest(sim, tm
     default = pipeline.gene_network(None, prepared)
     assert not default["weight"].equals(want["weight"])  # the options change the network
     manifest = json.loads((tmp_path / "r" / "run.json").read_text())
-    assert (manifest["signs"], manifest["size_factors"], manifest["winsorize"]) == (
-        "expression",
-        "none",
-        1.0,
-    )
+    got = [manifest[k] for k in ("signs", "size_factors", "winsorize", "temperature")]
+    assert got == ["expression", "none", 1.0, "inf"]  # JSON has no infinity
     # edges.csv carries each edge's within-time z and sign source
     written = pd.read_csv(tmp_path / "r" / "edges.csv")
     assert list(written.columns) == ["source", "target", "weight", "sign_z", "sign_from"]
