@@ -75,3 +75,22 @@ def test_within_time_magnitudes_keep_the_default_signs_and_timing(gv, case):
     # sqrt(|r_w| |r|) P squared is |r_w| P times |r| P: the blend is the geometric mean
     np.testing.assert_allclose(blend**2, np.abs(within * base), rtol=1e-9, atol=1e-15)
     assert not np.allclose(np.abs(within), np.abs(base))  # another magnitude
+
+
+def test_no_time_order_is_the_default_magnitude_without_precedence(gv, case):
+    ad = case.adata.copy()
+    pp.prepare(ad, "time", min(pipeline.RUN_N_PCS, ad.n_vars - 1), seed=0)
+    ref = readout.network(ad, sources=case.sources, key_added=None)
+    flat = _weights(gv.METHODS["lagged_no_time_order"](case.adata, case.sources, 0), ref)
+    genes = list(ad.uns["grn_mnn"]["genes"])
+    xr = readout.ranking_expression(pp.get_expression(ad), ad.uns["grn_mnn"]["transform"])
+    t = ad.obs[pp.TIME_COL].to_numpy().astype(float)
+    src = (
+        np.arange(len(genes))
+        if case.sources is None
+        else np.array([genes.index(g) for g in case.sources])
+    )
+    half = gv.magnitude_variants(xr, t, src)["no precedence"] / 2  # P = 1/2 everywhere
+    want = readout.matrix_table(half, genes, src).set_index(["source", "target"])["weight"]
+    got = want.reindex(list(zip(ref["source"], ref["target"], strict=True))).to_numpy()
+    np.testing.assert_allclose(flat, got, rtol=1e-9, atol=1e-15)

@@ -206,6 +206,10 @@ METHODS = {
     "grn_mnn_session8": _default_but(
         "The default of session 8: no clipping before the all-cell correlation.", winsorize=1.0
     ),
+    "lagged_no_time_order": _default_but(
+        "The default without its time order (--temperature inf, session 11).",
+        temperature=float("inf"),
+    ),
     "lagged_winsorize_0.95": _default_but(
         "The default with each gene clipped at its 95th percentile.", winsorize=0.95
     ),

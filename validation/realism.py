@@ -76,6 +76,7 @@ METHODS = (
     "lagged_latent_within_signs",
     "lagged_within_magnitude",
     "lagged_within_blend",
+    "lagged_no_time_order",
 )
 METRICS = ("auprc_ratio", "sign_accuracy")
 TOP_PAIRS = 0.05  # the share of candidate pairs, by |within-time r|, that the agreement reads
