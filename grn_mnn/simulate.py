@@ -41,6 +41,9 @@ LOGICS = ("additive", "and")
 #: width of a hidden activation switch, as a fraction of the time course (``hidden_activation``)
 ACTIVATION_WIDTH = 0.05
 BATCH_STREAM = 4903  # seeds the batch-factor stream apart from the kinetics' draws
+#: width of a cell's input switch (``switching``), as a fraction of the time course
+SWITCH_WIDTH = 0.02
+SWITCH_STREAM = 6113  # seeds the switch onsets apart from the kinetics' draws
 
 
 def _check_int(name: str, value, low: int, high: int | None = None) -> int:
@@ -327,6 +330,7 @@ def simulate_network(
     asynchrony: float = 0.0,
     hidden_activation: float = 0.0,
     batch_sd: float = 0.0,
+    switching: bool = False,
 ) -> AnnData:
     """Simulate a snapshot time course of a *given* signed network (kinetics of :func:`simulate`).
 
@@ -405,6 +409,12 @@ def simulate_network(
         time-point means but not how cells co-vary within a time point. Drawn from a separate
         stream; the factors are recorded in ``uns['simulation']`` (``batch_factor``, time
         points x genes).
+    switching
+        If true, each cell's input switches on fully at its own onset time (uniform over the
+        time course, drawn from a separate stream; a logistic step :data:`SWITCH_WIDTH` of the
+        span wide) instead of the ramp that all cells share: cells change state asynchronously,
+        and the time-point means follow the share of cells that have switched. Recorded in
+        ``uns['simulation']`` (``switching``).
 
     Returns
     -------
@@ -491,7 +501,10 @@ def simulate_network(
     x0 = level * rng.lognormal(0.0, INIT_SD, size=(n_cells, n_genes))
     if asynchrony > 0:  # drawn last and only when asked: the start states are the default's
         drive *= rng.lognormal(0.0, asynchrony, size=(n_cells, 1))
-    out = _integrate(rng, kin, x0, drive, times, n_per, t_max, noise, dt)
+    onsets = None
+    if switching:  # a separate stream: every other draw is the default's
+        onsets = np.random.default_rng([seed, SWITCH_STREAM]).uniform(0.0, 1.0, n_cells)
+    out = _integrate(rng, kin, x0, drive, times, n_per, t_max, noise, dt, onsets=onsets)
 
     obs = pd.DataFrame(
         {"time": np.repeat(times, n_per).astype(float)},
@@ -538,6 +551,7 @@ def simulate_network(
         "hidden_activation": hidden_activation,
         "activation_onset": onset,
         "batch_sd": batch_sd,
+        "switching": bool(switching),
         "batch_factor": batch,
     }
     adata = _snapshot_anndata(X, obs, var, out, net, "simulate_network", settings)
@@ -593,9 +607,12 @@ class _Kinetics:
             per_gene[[gidx[g] for g in onset]] = list(onset.values())
             self.onset = per_gene[self.src]
 
-    def production(self, x: np.ndarray, frac: float, drive: np.ndarray) -> np.ndarray:
-        """Production rates of cells ``x`` with the input ramp at ``frac`` of its maximum."""
-        p = self.basal + drive * frac
+    def production(
+        self, x: np.ndarray, frac: float, drive: np.ndarray, ramp: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Production rates of cells ``x`` at ``frac`` of the time course; the input is at
+        ``frac`` of its maximum, or at each cell's ``ramp`` (cells x 1) when given."""
+        p = self.basal + drive * (frac if ramp is None else ramp)
         if self.src.size:
             xs = x[:, self.src]
             if self.onset is not None:  # hidden activation: the regulator's activity switch
@@ -625,10 +642,13 @@ def _integrate(
     noise: float,
     dt: float,
     held: tuple[np.ndarray, np.ndarray] | None = None,
+    onsets: np.ndarray | None = None,
 ) -> np.ndarray:
     """Euler-Maruyama of all cells; the first ``n_per`` remaining cells stop at each time.
 
     ``held = (genes, values)`` clamps those genes to fixed values at every step (a knockout).
+    ``onsets`` (one per cell, fractions of the time course): each cell's input switches on
+    there (a logistic step :data:`SWITCH_WIDTH` wide) instead of following the shared ramp.
     """
     idx, value = held if held is not None else (np.zeros(0, dtype=int), np.zeros(0))
     x[:, idx] = value
@@ -638,9 +658,13 @@ def _integrate(
         n_steps = int(np.ceil((t_next - t_now) / dt - 1e-9))
         h_step = (t_next - t_now) / n_steps if n_steps else 0.0
         gene_in = drive[start:]
+        onset_in = None if onsets is None else onsets[start:, None]
         for s in range(n_steps):
             t = t_now + s * h_step
-            p = kin.production(x, t / t_max, gene_in)
+            ramp = None
+            if onset_in is not None:
+                ramp = 0.5 * (1.0 + np.tanh(0.5 * (t / t_max - onset_in) / SWITCH_WIDTH))
+            p = kin.production(x, t / t_max, gene_in, ramp)
             d = kin.decay * x
             x = x + (p - d) * h_step
             if noise > 0:

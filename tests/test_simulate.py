@@ -358,3 +358,18 @@ def test_batch_bias_shifts_time_point_means_not_the_cells():
         np.testing.assert_allclose(ratio, factor[k], rtol=0.15)
     with pytest.raises(ConfigError, match="batch_sd"):
         simulate_network(_chain(), batch_sd=-0.1, **kw)
+
+
+def test_switching_cells_change_state_at_their_own_times():
+    kw = {"cells_per_time": 300, "n_timepoints": 3, "seed": 4, "counts": False, "noise": 0.0}
+    ramp = simulate_network(_chain(), **kw)
+    np.testing.assert_array_equal(ramp.X, simulate_network(_chain(), switching=False, **kw).X)
+    sw = simulate_network(_chain(), switching=True, t_max=50.0, **kw)
+    assert sw.uns["simulation"]["switching"] is True
+    a = list(sw.var_names).index("A")  # the input gene
+    mid = (sw.obs["time"] == 25.0).to_numpy()  # half the course: about half the cells switched
+    start = sw.layers["latent"][sw.obs["time"].to_numpy() == 0.0, a].mean()  # the input-free level
+    waiting = np.abs(sw.layers["latent"][mid, a] - start) < 0.05 * start
+    assert 0.35 < waiting.mean() < 0.65
+    ramped = simulate_network(_chain(), t_max=50.0, **kw).layers["latent"][mid, a]
+    assert not (np.abs(ramped - start) < 0.05 * start).any()  # the shared ramp moved every cell

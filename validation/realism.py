@@ -60,6 +60,9 @@ REGIMES = {
     "time points as batches (s.d. 0.3)": (1.0, {"batch_sd": 0.3}),
     "time points as batches (s.d. 0.6)": (1.0, {"batch_sd": 0.6}),
     "asynchronous cells in batches (s.d. 0.3)": (1.0, {"asynchrony": 1.0, "batch_sd": 0.3}),
+    # session 11: each cell switches state at its own time (simulate_network(switching=True))
+    "cells switching state asynchronously": (1.0, {"switching": True}),
+    "asynchronous switching with fast kinetics": (1.0, {"switching": True, "t_max": 50.0}),
     # worlds whose reference-free diagnostics match the real time courses (docs/accuracy.md)
     "partly asynchronous cells (hepatocyte-like)": (1.0, {"asynchrony": 0.35}),
     "partly asynchronous cells in batches (mESC-like)": (
