@@ -59,3 +59,23 @@ def test_regime_summary_is_relative_to_the_default(ct):
     assert out["default"]["mean relative"] == pytest.approx(1.0)
     assert out["other"]["mean relative"] == pytest.approx(1.1)
     assert out["other"]["benchmark"] == pytest.approx(11.0)
+
+
+def test_reference_order_reads_whether_reference_targets_follow_their_regulators(ct, tmp_path):
+    """Gene pairs that rise together, all correlated; the reference names the pairs whose
+    target rises after its regulator (AUROC 1) or, read backwards, before it (AUROC 0)."""
+    rng = np.random.default_rng(0)
+    t = np.repeat(np.arange(6.0), 40)
+    onsets = [1, 1, 2, 2, 3, 3, 4, 4]  # genes G0..G7 step up at these time points
+    lin = np.column_stack([5 + 5 * (t >= k) for k in onsets]) + rng.normal(size=(t.size, 8))
+    x = np.log1p(lin)
+    genes = [f"G{i}" for i in range(8)]
+    forward = tmp_path / "forward.csv"
+    forward.write_text("Gene1,Gene2\nG0,G4\nG1,G6\nG2,G5\nG3,G7\n")
+    backward = tmp_path / "backward.csv"
+    backward.write_text("Gene1,Gene2\nG4,G0\nG6,G1\nG5,G2\nG7,G3\n")
+    fw = ct.reference_order(x, t, genes, genes, forward, top=1.0)
+    bw = ct.reference_order(x, t, genes, genes, backward, top=1.0)
+    assert fw["reference_edges_in_top"] == bw["reference_edges_in_top"] == 4
+    assert fw["precedence_auroc"] > 0.6 > 0.4 > bw["precedence_auroc"]
+    assert fw["share_reference_target_after"] == 1.0 and bw["share_reference_target_after"] == 0.0

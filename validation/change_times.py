@@ -15,8 +15,15 @@ ranking against TRRUST there (``docs/accuracy.md``, session 9).
 the cells instead of the sigmoid of the point estimates, scored like ``validation/winsorize.py``
 (AUPRC ratio relative to the default, in the benchmark and three heavier-tailed regimes).
 
+``order`` (session 11; a diagnosis, nothing is chosen on it): among the 5 % most correlated
+candidate pairs of the bundled real time courses, how well the time order separates a
+reference's edges from the other pairs (AUROC of τ_target − τ_source: 0.5 is no order, below
+0.5 the reference's targets change *before* their regulators), for TRRUST and, with
+``--networks``, BEELINE's networks (``score_references.BEELINE``).
+
     python validation/change_times.py reliability
     python validation/change_times.py regimes --seeds 0,1,2
+    python validation/change_times.py order --networks ../shared/data/beeline/networks
 """
 
 from __future__ import annotations
@@ -152,15 +159,70 @@ def regime_summary(units: list[dict], seeds: list[int]) -> dict[str, dict[str, f
     return out
 
 
+def reference_order(
+    x: np.ndarray,
+    t: np.ndarray,
+    genes: list[str],
+    sources: list[str],
+    reference: Any,
+    top: float = 0.05,
+) -> dict[str, Any]:
+    """How the time order of the ``top`` most correlated candidate pairs (clipped linear |r|;
+    the candidates of ``validate.score``: reference TFs among ``sources`` x all genes) separates
+    the ``reference`` edges from the other pairs."""
+    from sklearn.metrics import roc_auc_score
+
+    from grn_mnn import validate
+    from grn_mnn.reference import load_reference, restrict
+
+    sub = validate._restrict_sources(restrict(load_reference(reference), genes), sources)
+    c = validate._Candidates(sub, genes)
+    r = np.abs(readout.linear_correlation(x, c.src, readout.DEFAULT_WINSORIZE))
+    r[~c.cand] = 0.0
+    chosen = c.cand & (r >= np.quantile(r[c.cand], 1 - top))
+    tau = readout.change_times(x, t)
+    after = (tau[:, None] - tau[c.src][None, :]) / float(t.max() - t.min())
+    y = c.y[chosen]
+    return {
+        "top_pairs": int(chosen.sum()),
+        "reference_edges_in_top": int(y.sum()),
+        "precedence_auroc": float(roc_auc_score(y, after[chosen]))
+        if 0 < y.sum() < y.size
+        else None,
+        "share_reference_target_after": float(np.mean(after[c.y & c.cand] > 0)),
+        "share_all_target_after": float(np.mean(after[c.cand] > 0)),
+    }
+
+
+def order_table(networks: str | None) -> dict[str, dict]:
+    from score_references import BEELINE
+    from score_trrust import DATASETS, scored_data
+
+    out = {}
+    for name, (_, trrust) in DATASETS.items():
+        x, genes, times, _, tfs, _ = scored_data(name)
+        refs = [trrust] + ([Path(networks) / f for f in BEELINE[name]] if networks else [])
+        for ref in refs:
+            label = ref.name if isinstance(ref, Path) else ref
+            t = np.asarray(times, dtype=float)
+            out[f"{name} vs {label}"] = reference_order(x, t, genes, tfs, ref)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["reliability", "regimes"])
+    ap.add_argument("what", choices=["reliability", "regimes", "order"])
     ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--networks", default=None, help="order: BEELINE's networks folder")
     ap.add_argument("--out", default=None)
     ns = ap.parse_args(argv)
     seeds = [int(s) for s in ns.seeds.split(",")]
-    if ns.what == "reliability":
-        result: dict[str, Any] = {"seed": seeds[0], "table": reliability_table(seeds[0])}
+    result: dict[str, Any]
+    if ns.what == "order":
+        result = {"table": order_table(ns.networks)}
+        default = "validation/results/reference_order.json"
+    elif ns.what == "reliability":
+        result = {"seed": seeds[0], "table": reliability_table(seeds[0])}
         default = "validation/results/change_time_reliability.json"
     else:
         units = over_regimes(REGIMES, seeds, regime_unit)
