@@ -44,6 +44,7 @@ BATCH_STREAM = 4903  # seeds the batch-factor stream apart from the kinetics' dr
 #: width of a cell's input switch (``switching``), as a fraction of the time course
 SWITCH_WIDTH = 0.02
 SWITCH_STREAM = 6113  # seeds the switch onsets apart from the kinetics' draws
+DEACTIVATION_STREAM = 7927  # seeds the hidden deactivation apart from the activation's 7919
 
 
 def _check_int(name: str, value, low: int, high: int | None = None) -> int:
@@ -331,6 +332,7 @@ def simulate_network(
     hidden_activation: float = 0.0,
     batch_sd: float = 0.0,
     switching: bool = False,
+    hidden_deactivation: float = 0.0,
 ) -> AnnData:
     """Simulate a snapshot time course of a *given* signed network (kinetics of :func:`simulate`).
 
@@ -409,6 +411,13 @@ def simulate_network(
         time-point means but not how cells co-vary within a time point. Drawn from a separate
         stream; the factors are recorded in ``uns['simulation']`` (``batch_factor``, time
         points x genes).
+    hidden_deactivation
+        Fraction (0..1) of the regulators whose activity a hidden signal switches *off* early
+        (onset uniform over 10-50 % of the time course, the same switch shape), while their
+        own mRNA follows its regulators as before: their targets then change before their
+        regulator's mRNA does, as when a differentiation signal inactivates a TF
+        post-translationally. Not combined with ``hidden_activation``; a separate stream;
+        recorded in ``uns['simulation']`` (``deactivation_onset``).
     switching
         If true, each cell's input switches on fully at its own onset time (uniform over the
         time course, drawn from a separate stream; a logistic step :data:`SWITCH_WIDTH` of the
@@ -453,6 +462,12 @@ def simulate_network(
     batch_sd = _check_pos("batch_sd", batch_sd, allow_zero=True)
     if hidden_activation > 1:
         raise ConfigError(f"hidden_activation must be <= 1, got {hidden_activation!r}")
+    hidden_deactivation = _check_pos("hidden_deactivation", hidden_deactivation, allow_zero=True)
+    if hidden_deactivation > 1 or (hidden_deactivation > 0 and hidden_activation > 0):
+        raise ConfigError(
+            "hidden_deactivation must be <= 1 and cannot be combined with hidden_activation; "
+            f"got {hidden_deactivation!r} (hidden_activation {hidden_activation!r})"
+        )
     seed = _check_int("seed", seed, 0)
     rng = np.random.default_rng(seed)
     if genes is None:
@@ -487,7 +502,8 @@ def simulate_network(
         rows = np.flatnonzero(lineage == lin) if lin is not None else np.arange(n_cells)
         drive[np.ix_(rows, [gidx[g] for g in gs])] = input_max
     onset = _activation_onsets(net, hidden_activation, seed)
-    kin = _Kinetics(net, genes, basal, decay, logic, onset)
+    offset = _activation_onsets(net, hidden_deactivation, seed, DEACTIVATION_STREAM, (0.1, 0.5))
+    kin = _Kinetics(net, genes, basal, decay, logic, onset, offset)
     level = basal / decay
     if start == "steady":  # noise-free relaxation without input: a stationary progenitor state
         level = level[None, :]
@@ -550,6 +566,8 @@ def simulate_network(
         "asynchrony": asynchrony,
         "hidden_activation": hidden_activation,
         "activation_onset": onset,
+        "hidden_deactivation": hidden_deactivation,
+        "deactivation_onset": offset,
         "batch_sd": batch_sd,
         "switching": bool(switching),
         "batch_factor": batch,
@@ -558,16 +576,23 @@ def simulate_network(
     return adata
 
 
-def _activation_onsets(net: pd.DataFrame, fraction: float, seed: int) -> dict[str, float]:
-    """Onsets (fractions of the time course) of ``fraction`` of the regulators of ``net``,
-    drawn from their own stream so that the simulator's other draws do not change."""
+def _activation_onsets(
+    net: pd.DataFrame,
+    fraction: float,
+    seed: int,
+    stream: int = 7919,
+    window: tuple[float, float] = (0.1, 0.9),
+) -> dict[str, float]:
+    """Onsets (fractions of the time course, uniform over ``window``) of ``fraction`` of the
+    regulators of ``net``, drawn from their own stream so that the simulator's other draws do
+    not change."""
     if fraction <= 0:
         return {}
     sources = list(dict.fromkeys(map(str, net["source"])))
-    rng = np.random.default_rng([seed, 7919])
+    rng = np.random.default_rng([seed, stream])
     n = int(round(fraction * len(sources)))
     chosen = rng.choice(len(sources), size=n, replace=False)
-    return {sources[i]: float(rng.uniform(0.1, 0.9)) for i in sorted(chosen)}
+    return {sources[i]: float(rng.uniform(*window)) for i in sorted(chosen)}
 
 
 class _Kinetics:
@@ -582,6 +607,7 @@ class _Kinetics:
         decay: np.ndarray,
         logic: str = "additive",
         onset: dict[str, float] | None = None,
+        offset: dict[str, float] | None = None,
     ) -> None:
         gidx = {g: i for i, g in enumerate(genes)}
         tgt = net["target"].map(gidx).to_numpy(dtype=int)
@@ -600,12 +626,15 @@ class _Kinetics:
         self.logic = logic
         if logic == "and" and self.src.size:
             self.total = np.add.reduceat(self.strength, self.starts)
-        # hidden activation (gene -> onset, a fraction of the time course): -inf = always on
+        # hidden (de)activation (gene -> onset, a fraction of the time course): the activity
+        # switch is on after an onset (direction +1) or off after it (-1); -inf = always on
         self.onset: np.ndarray | None = None
-        if onset:
-            per_gene = np.full(len(genes), -np.inf)
-            per_gene[[gidx[g] for g in onset]] = list(onset.values())
-            self.onset = per_gene[self.src]
+        if onset or offset:
+            per_gene, direction = np.full(len(genes), -np.inf), np.ones(len(genes))
+            for switches, sign in ((onset or {}, 1.0), (offset or {}, -1.0)):
+                per_gene[[gidx[g] for g in switches]] = list(switches.values())
+                direction[[gidx[g] for g in switches]] = sign
+            self.onset, self.direction = per_gene[self.src], direction[self.src]
 
     def production(
         self, x: np.ndarray, frac: float, drive: np.ndarray, ramp: np.ndarray | None = None
@@ -616,7 +645,7 @@ class _Kinetics:
         if self.src.size:
             xs = x[:, self.src]
             if self.onset is not None:  # hidden activation: the regulator's activity switch
-                xs = xs / (1.0 + np.exp(-(frac - self.onset) / ACTIVATION_WIDTH))
+                xs = xs / (1.0 + np.exp(-self.direction * (frac - self.onset) / ACTIVATION_WIDTH))
             if self.fast:
                 xn = xs * xs
                 if self.cube.any():

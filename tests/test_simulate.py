@@ -373,3 +373,23 @@ def test_switching_cells_change_state_at_their_own_times():
     assert 0.35 < waiting.mean() < 0.65
     ramped = simulate_network(_chain(), t_max=50.0, **kw).layers["latent"][mid, a]
     assert not (np.abs(ramped - start) < 0.05 * start).any()  # the shared ramp moved every cell
+
+
+def test_hidden_deactivation_lets_targets_move_before_their_regulator():
+    net = pd.DataFrame({"source": ["A"], "target": ["B"], "sign": [1]})
+    kw = {"cells_per_time": 30, "n_timepoints": 11, "counts": False, "noise": 0.0, "seed": 0}
+    plain = simulate_network(net, **kw)
+    off = simulate_network(net, hidden_deactivation=1.0, **kw)
+    onset = off.uns["simulation"]["deactivation_onset"]
+    assert set(onset) == {"A"} and 0.1 <= onset["A"] <= 0.5
+
+    def means(ad, gene):
+        x = pd.Series(ad.layers["latent"][:, list(ad.var_names).index(gene)])
+        return x.groupby(ad.obs["time"].to_numpy()).mean()
+
+    np.testing.assert_allclose(means(off, "A"), means(plain, "A"))  # A's own mRNA: unchanged
+    late = means(off, "B").index > onset["A"] * 10.0 + 2.0  # t_max 10, past the switch
+    assert late.sum() >= 3
+    assert (means(off, "B")[late] < 0.5 * means(plain, "B")[late]).all()  # B lost its input
+    with pytest.raises(ConfigError, match="hidden_deactivation"):
+        simulate_network(net, hidden_deactivation=0.5, hidden_activation=0.5, **kw)

@@ -13,7 +13,9 @@ cell's input strength times a log-normal factor of s.d. 1, ``simulate_network(as
 and regulators whose activity a hidden signal switches on at a random time, decoupled from
 their mRNA (``simulate_network(hidden_activation=1)``); since session 11 time points captured as
 separate batches (``simulate_network(batch_sd=)``: a log-normal capture bias per time point and
-gene), alone and with asynchronous cells.
+gene), alone and with asynchronous cells; cells that switch state at their own times
+(``switching=True``); regulators whose activity is switched off before their mRNA moves
+(``hidden_deactivation=``); and two worlds calibrated on the real cells by ``--diagnostics``.
 
 ``--diagnostics`` measures, without any reference, how each world's cells look beside the real
 time courses (:func:`diagnostics`): whether the pairs that co-vary most within a time point also
@@ -63,6 +65,9 @@ REGIMES = {
     # session 11: each cell switches state at its own time (simulate_network(switching=True))
     "cells switching state asynchronously": (1.0, {"switching": True}),
     "asynchronous switching with fast kinetics": (1.0, {"switching": True, "t_max": 50.0}),
+    # session 11: regulators whose activity is switched off before their own mRNA moves
+    "half the regulators switched off early": (1.0, {"hidden_deactivation": 0.5}),
+    "every regulator switched off early": (1.0, {"hidden_deactivation": 1.0}),
     # worlds whose reference-free diagnostics match the real time courses (docs/accuracy.md)
     "partly asynchronous cells (hepatocyte-like)": (1.0, {"asynchrony": 0.35}),
     "partly asynchronous cells in batches (mESC-like)": (
