@@ -44,7 +44,8 @@ BATCH_STREAM = 4903  # seeds the batch-factor stream apart from the kinetics' dr
 #: width of a cell's input switch (``switching``), as a fraction of the time course
 SWITCH_WIDTH = 0.02
 SWITCH_STREAM = 6113  # seeds the switch onsets apart from the kinetics' draws
-DEACTIVATION_STREAM = 7927  # seeds the hidden deactivation apart from the activation's 7919
+ACTIVATION_STREAM = 7919  # seeds the hidden activation onsets apart from the kinetics' draws
+DEACTIVATION_STREAM = 7927  # seeds the hidden deactivation apart from the activation's
 
 
 def _check_int(name: str, value, low: int, high: int | None = None) -> int:
@@ -580,7 +581,7 @@ def _activation_onsets(
     net: pd.DataFrame,
     fraction: float,
     seed: int,
-    stream: int = 7919,
+    stream: int = ACTIVATION_STREAM,
     window: tuple[float, float] = (0.1, 0.9),
 ) -> dict[str, float]:
     """Onsets (fractions of the time course, uniform over ``window``) of ``fraction`` of the

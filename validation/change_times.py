@@ -170,13 +170,12 @@ def reference_order(
     """How the time order of the ``top`` most correlated candidate pairs (clipped linear |r|;
     the candidates of ``validate.score``: reference TFs among ``sources`` x all genes) separates
     the ``reference`` edges from the other pairs."""
+    from score_trrust import restricted_reference
     from sklearn.metrics import roc_auc_score
 
     from grn_mnn import validate
-    from grn_mnn.reference import load_reference, restrict
 
-    sub = validate._restrict_sources(restrict(load_reference(reference), genes), sources)
-    c = validate._Candidates(sub, genes)
+    c = validate._Candidates(restricted_reference(reference, genes, sources), genes)
     r = np.abs(readout.linear_correlation(x, c.src, readout.DEFAULT_WINSORIZE))
     r[~c.cand] = 0.0
     chosen = c.cand & (r >= np.quantile(r[c.cand], 1 - top))

@@ -113,7 +113,11 @@ class DefaultInputs(NamedTuple):
 
 def default_inputs(adata: AnnData, sources: list[str] | None, seed: int) -> DefaultInputs:
     """:class:`DefaultInputs` of a simulated case (shared by the session-8 scripts)."""
-    ad = _prepared(adata, seed)
+    return prepared_inputs(_prepared(adata, seed), sources)
+
+
+def prepared_inputs(ad: AnnData, sources: list[str] | None) -> DefaultInputs:
+    """:class:`DefaultInputs` of an AnnData that ``pp.prepare`` has prepared."""
     genes = list(ad.uns["grn_mnn"]["genes"])
     xr = readout.ranking_expression(pp.get_expression(ad), ad.uns["grn_mnn"]["transform"])
     t = ad.obs[pp.TIME_COL].to_numpy().astype(float)

@@ -36,11 +36,10 @@ import numpy as np
 
 from grn_mnn import peers, pipeline, pp, readout, validate
 from grn_mnn._io import write_json, write_text
-from grn_mnn.baselines import source_indices
 
 sys.path.insert(0, str(Path(__file__).parent))
-from grn_variants import magnitude_variants  # noqa: E402
-from score_trrust import DATASETS, tf_sources  # noqa: E402
+from grn_variants import magnitude_variants, prepared_inputs  # noqa: E402
+from score_trrust import DATASETS, _ci, tf_sources  # noqa: E402
 
 #: data set -> the BEELINE network files (relative to ``--networks``) scored against it
 BEELINE = {
@@ -75,14 +74,12 @@ def score_reference(
     against ``reference`` with candidate regulators ``sources``; ``adata`` is prepared
     (``pp.prepare``). ``peer_runs``: peer -> its options (e.g. ``{"grnboost2": {}}``); the
     peers are fitted on each reference's candidate regulators."""
-    genes = list(adata.uns["grn_mnn"]["genes"])
-    x = pp.get_expression(adata)
-    xr = readout.ranking_expression(x, adata.uns["grn_mnn"]["transform"])
-    t = adata.obs[pp.TIME_COL].to_numpy().astype(float)
-    src = source_indices(genes, sources)
+    d = prepared_inputs(adata, list(sources))
+    genes, t, src = d.genes, d.t, d.src
     default = pipeline.gene_network(None, adata, "lagged", sources=list(sources))
-    mats = magnitude_variants(xr, t, src)
-    common = {"expression": x, "genes": genes, "times": t, "sources": list(sources)}
+    mats = magnitude_variants(d.xr, t, src)
+    common = {"expression": pp.get_expression(adata), "genes": genes, "times": t}
+    common["sources"] = list(sources)
     common |= {"n_boot": n_boot, "seed": seed, "quiet": True}
     peer_runs = peer_runs or {}
     scores = validate.score(
@@ -128,7 +125,7 @@ def table(records: list[dict]) -> list[str]:
     def fmt(v: Any, ci: Any = None) -> str:
         if v is None or (isinstance(v, float) and np.isnan(v)):
             return "–"
-        return f"{v:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+        return f"{v:.3f} {_ci(ci)}".strip()
 
     lines = [
         "| data set | reference | method | AUROC | AUPRC ratio [95 % CI] | EPR | reference edges |",

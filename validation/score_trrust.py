@@ -87,6 +87,12 @@ def records_from(scores: dict, dataset: str, seed: int, seconds: float) -> list[
     return out
 
 
+def restricted_reference(reference, genes: list[str], sources: list[str]):
+    """The ``reference`` edges among ``genes`` whose TF is among ``sources``: the edges
+    ``validate.score`` scores on TF-restricted candidates."""
+    return validate._restrict_sources(restrict(load_reference(reference), genes), sources)
+
+
 @functools.lru_cache(maxsize=1)
 def scored_data(name: str, n_pcs: int = pipeline.RUN_N_PCS, seed: int = 0):
     """(expression, genes, times, candidate source indices, TF sources, default network) as
@@ -96,8 +102,7 @@ def scored_data(name: str, n_pcs: int = pipeline.RUN_N_PCS, seed: int = 0):
     pp.prepare(adata, "time", n_pcs, seed=seed)
     genes = list(adata.uns["grn_mnn"]["genes"])
     tfs = tf_sources(adata)
-    sub = validate._restrict_sources(restrict(load_reference(ref), genes), tfs)
-    cands = validate._Candidates(sub, genes)
+    cands = validate._Candidates(restricted_reference(ref, genes, tfs), genes)
     default = pipeline.gene_network(None, adata, "lagged", sources="tf")
     x, times = pp.get_expression(adata), adata.obs[pp.TIME_COL].to_numpy()
     return x, genes, times, cands.src, tfs, default
@@ -172,9 +177,7 @@ def sign_source_records(res, adata, name: str, seed: int) -> list[dict]:
     (``sign_from``: the within-time correlation where |z| > 1.96, else the fallback), with
     the Wilson interval of seed 0 (the signs do not depend on the training seed)."""
     genes = list(adata.uns["grn_mnn"]["genes"])
-    ref = validate._restrict_sources(
-        restrict(load_reference(DATASETS[name][1]), genes), tf_sources(adata)
-    ).signed()
+    ref = restricted_reference(DATASETS[name][1], genes, tf_sources(adata)).signed()
     key = pd.DataFrame(
         {"s": ref["tf"].str.upper(), "t": ref["target"].str.upper(), "truth": ref["sign"]}
     )
