@@ -32,10 +32,15 @@ DEFAULT_SIZE_FACTORS = SIZE_FACTORS[0]
 #: correlation (:func:`grn_mnn.readout.linear_correlation`; 1 = no clipping). Chosen in
 #: session 9 on simulated regimes only (benchmark and heavier-tailed counts, docs/accuracy.md)
 DEFAULT_WINSORIZE = 0.98
-#: temperature of the co-expression readings' time-order factor P = sigmoid((tau_target -
-#: tau_source) / (temperature * span)) (:func:`grn_mnn.readout.precedence`). Chosen in session 4
-#: on the simulated benchmark; ``inf`` drops the time order (P = 1/2 for every pair)
+#: temperature of the co-expression readings' time-order factor, a sigmoid of change-time
+#: differences in units of the time span (:func:`grn_mnn.readout.time_factor`). Chosen in
+#: session 4 on the simulated benchmark; ``inf`` drops the time order (1/2 for every pair)
 DEFAULT_TEMPERATURE = 0.3
+#: what the time-order factor asks of an edge (:func:`grn_mnn.readout.time_factor`):
+#: "regulator" (session 12, the default): the regulator changes earlier than the other candidate
+#: regulators do; "pair" (sessions 4-11): the target changes after its regulator
+TIME_PRIORS = ("regulator", "pair")
+DEFAULT_TIME_PRIOR = TIME_PRIORS[0]
 
 
 @dataclass

@@ -25,6 +25,7 @@ from .config import (
     DEFAULT_SIGNS,
     DEFAULT_SIZE_FACTORS,
     DEFAULT_TEMPERATURE,
+    DEFAULT_TIME_PRIOR,
     DEFAULT_WINSORIZE,
     LAGGED_READINGS,
     READINGS,
@@ -112,6 +113,7 @@ def run(
     size_factors: str = DEFAULT_SIZE_FACTORS,
     winsorize: float = DEFAULT_WINSORIZE,
     temperature: float = DEFAULT_TEMPERATURE,
+    time_prior: str = DEFAULT_TIME_PRIOR,
     sources: str | Sequence[str] | None = "auto",
     graph_edges: int = 1000,
     quiet: bool = False,
@@ -149,11 +151,12 @@ def run(
         co-expression needs the expression matrix in memory). ``"flow-lagged"``: the same with
         the change times of the fitted Cell-MNN flow. ``"jacobian"`` / ``"contribution"``: the
         Cell-MNN operator J = W S A S^-1 W^T (:mod:`grn_mnn.extract`).
-    signs, size_factors, winsorize, temperature
+    signs, size_factors, winsorize, temperature, time_prior
         Where the co-expression readings take each edge's sign, the size factors of their
-        ranking, the quantile at which it clips each gene and the temperature of its time-order
-        factor (``inf``: none) (:func:`grn_mnn.readout.network`; :data:`grn_mnn.readout.SIGNS`,
-        :data:`grn_mnn.readout.SIZE_FACTORS`). The operator readings accept the defaults only.
+        ranking, the quantile at which it clips each gene, the temperature of its time-order
+        factor (``inf``: none) and what that factor asks (``"regulator"``: an early regulator;
+        ``"pair"``: a target that follows its regulator) (:func:`grn_mnn.readout.network`).
+        The operator readings accept the defaults only.
     sources
         Candidate regulators: ``"auto"`` (default: the bundled TF list when the species is human
         or mouse, else every gene), ``"tf"``, ``None``/``"all"`` (every gene) or a list.
@@ -186,7 +189,7 @@ def run(
         reading = "jacobian" if backed else DEFAULT_READING
     if reading not in READINGS:
         raise ConfigError(f"reading must be one of {list(READINGS)}, got {reading!r}")
-    _check_readout_options(reading, signs, size_factors, winsorize, temperature)
+    _check_readout_options(reading, signs, size_factors, winsorize, temperature, time_prior)
     out = prepare_outdir(out, overwrite or resume, RESULT_MARKERS)
     # ------------------------------------------------------------------ input
     if backed:
@@ -262,6 +265,7 @@ def run(
         "size_factors": size_factors,
         "winsorize": winsorize,
         "temperature": temperature,
+        "time_prior": time_prior,
     }
     edges = gene_network(model, adata, reading, sources=src_spec, top_n=top_n, **readout_kw)
     edges = edges.drop(columns=["n_cells"])
@@ -425,18 +429,23 @@ def _check_readout_options(
     size_factors: str,
     winsorize: float = DEFAULT_WINSORIZE,
     temperature: float = DEFAULT_TEMPERATURE,
+    time_prior: str = DEFAULT_TIME_PRIOR,
 ) -> None:
-    """Refuse unknown sign sources / size factors / winsorize quantiles / temperatures, and
-    any of them set on an operator reading."""
-    check_options(signs, size_factors, winsorize, temperature)
-    if reading not in LAGGED_READINGS and (signs, size_factors, winsorize, temperature) != (
+    """Refuse unknown sign sources / size factors / winsorize quantiles / temperatures / time
+    priors, and any of them set on an operator reading."""
+    options = (signs, size_factors, winsorize, temperature, time_prior)
+    check_options(*options)
+    defaults = (
         DEFAULT_SIGNS,
         DEFAULT_SIZE_FACTORS,
         DEFAULT_WINSORIZE,
         DEFAULT_TEMPERATURE,
-    ):
+        DEFAULT_TIME_PRIOR,
+    )
+    if reading not in LAGGED_READINGS and options != defaults:
         raise ConfigError(
-            "signs / size_factors / winsorize / temperature set the co-expression readings "
+            "signs / size_factors / winsorize / temperature / time_prior set the co-expression "
+            "readings "
             f"({', '.join(LAGGED_READINGS)}); "
             f"reading={reading!r} takes its signs from the Cell-MNN operator: drop them"
         )
@@ -457,18 +466,19 @@ def gene_network(
     size_factors: str = DEFAULT_SIZE_FACTORS,
     winsorize: float = DEFAULT_WINSORIZE,
     temperature: float = DEFAULT_TEMPERATURE,
+    time_prior: str = DEFAULT_TIME_PRIOR,
 ) -> pd.DataFrame:
     """The gene network ``run`` writes, for any of :data:`READINGS`.
 
     ``"lagged"`` needs no model (pass ``None``): it is what the accuracy benchmark scores as
     grn_mnn's default without training. ``spread`` adds the operator readings' spread across
     cells (``weight_std``); ``run`` does not write it, so it is off by default. ``signs``,
-    ``size_factors``, ``winsorize`` and ``temperature`` go to :func:`grn_mnn.readout.network`
-    (co-expression readings only).
+    ``size_factors``, ``winsorize``, ``temperature`` and ``time_prior`` go to
+    :func:`grn_mnn.readout.network` (co-expression readings only).
     """
     from . import extract, readout
 
-    _check_readout_options(reading, signs, size_factors, winsorize, temperature)
+    _check_readout_options(reading, signs, size_factors, winsorize, temperature, time_prior)
     if reading in LAGGED_READINGS:
         timing = "data" if reading == "lagged" else "flow"
         return readout.network(
@@ -479,6 +489,7 @@ def gene_network(
             size_factors=size_factors,
             winsorize=winsorize,
             temperature=temperature,
+            time_prior=time_prior,
             sources=sources,
             species=species,
             by=by,

@@ -3,7 +3,7 @@
 The reading chosen on the simulated accuracy benchmark (``validation/grn_benchmark.py``,
 ``docs/benchmarks.md``): for a candidate edge source -> target,
 
-    weight[target, source] = r(target, source) * P(target after source)
+    weight[target, source] = r(target, source) * E(source)
 
 - ``r`` is the Pearson correlation across all cells of the expression on the *linear* scale
   (``expm1`` of the log expression that :func:`grn_mnn.pp.prepare` stores), where additive
@@ -24,11 +24,16 @@ The reading chosen on the simulated accuracy benchmark (``validation/grn_benchma
   held-out seeds and with fewer cells or noisier counts (``docs/accuracy.md``, session 8).
   ``signs="latent"``, ``"within"`` or ``"expression"`` (the sign of ``r``) take one source
   alone;
-- ``P(target after source) = sigmoid((tau_target - tau_source) / (temperature * span))`` is a
-  soft temporal precedence: ``tau`` is a gene's *change time*, the mean of the interval
-  mid-points weighted by how much the gene's mean expression changes in each interval, and
-  ``span`` the time course's length. A regulator changes before its targets, so of the two
-  directions of a correlated pair the one that follows time is ranked higher.
+- ``E(source) = sigmoid((mean tau of the candidate regulators - tau_source) / (temperature *
+  span))`` is a soft time prior on the regulator (``time_prior="regulator"``, session 12):
+  ``tau`` is a gene's *change time*, the mean of the interval mid-points weighted by how much
+  the gene's mean expression changes in each interval, and ``span`` the time course's length.
+  Regulators that change earlier than the other candidate regulators rank higher.
+  ``time_prior="pair"`` (sessions 4-11) uses instead ``P(target after source) =
+  sigmoid((tau_target - tau_source) / (temperature * span))``, which also asks the target to
+  change late. Its logit is E's plus a term of the target alone, which tied on the simulated
+  benchmark and cost ranking against every real reference measured (``docs/accuracy.md``,
+  session 12). ``temperature=inf`` drops the time order.
 
 ``timing="data"`` (the default) takes ``tau`` from the observed time-point means;
 ``timing="flow"`` takes it from the fitted Cell-MNN flow (cells of each time point pushed
@@ -52,9 +57,11 @@ from .config import (
     DEFAULT_SIGNS,
     DEFAULT_SIZE_FACTORS,
     DEFAULT_TEMPERATURE,
+    DEFAULT_TIME_PRIOR,
     DEFAULT_WINSORIZE,
     SIGNS,
     SIZE_FACTORS,
+    TIME_PRIORS,
 )
 from .errors import ConfigError, InputError
 from .extract import _table, resolve_sources
@@ -62,9 +69,10 @@ from .extract import _table, resolve_sources
 Timing = Literal["data", "flow"]
 SizeFactors = Literal["auto", "median-ratio", "none"]
 Signs = Literal["expression+within", "latent+within", "latent", "within", "expression"]
+TimePrior = Literal["regulator", "pair"]
 #: a within-time correlation decides an edge's sign when |r| sqrt(n - T) exceeds this (5 %)
 WITHIN_Z = 1.96
-#: temperature of the precedence sigmoid, in units of the time course's span (benchmark choice)
+#: temperature of the time-order sigmoid, in units of the time course's span (benchmark choice)
 TEMPERATURE = DEFAULT_TEMPERATURE
 #: sub-steps per interval for the flow's change times
 FLOW_SUBSTEPS = 8
@@ -148,7 +156,39 @@ def precedence(tau: np.ndarray, span: float, temperature: float = TEMPERATURE) -
     check_options(temperature=temperature)
     scale = temperature * (span if span > 0 else 1.0)
     d = (np.asarray(tau)[:, None] - np.asarray(tau)[None, :]) / scale
-    return 0.5 * (1.0 + np.tanh(0.5 * d))  # the logistic function, without overflow
+    return _logistic(d)
+
+
+def _logistic(d: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * d))  # without overflow
+
+
+def regulator_timing(
+    tau: np.ndarray, source_idx: np.ndarray, span: float, temperature: float = TEMPERATURE
+) -> np.ndarray:
+    """E[source] = sigmoid((mean tau of the sources - tau_source) / (temperature * span)), one
+    value per source of ``source_idx``: how much earlier than the other candidate regulators
+    each one changes. An infinite ``temperature`` gives 1/2 everywhere (no time order)."""
+    check_options(temperature=temperature)
+    scale = temperature * (span if span > 0 else 1.0)
+    ts = np.asarray(tau, dtype=float)[np.asarray(source_idx)]
+    return _logistic((ts.mean() - ts) / scale) if ts.size else ts
+
+
+def time_factor(
+    tau: np.ndarray,
+    source_idx: np.ndarray,
+    span: float,
+    temperature: float = TEMPERATURE,
+    time_prior: TimePrior = DEFAULT_TIME_PRIOR,
+) -> np.ndarray:
+    """(genes x sources) time-order factor of the co-expression weights: :func:`regulator_timing`
+    of each column's source (``"regulator"``) or :func:`precedence` (``"pair"``)."""
+    check_options(time_prior=time_prior)
+    if time_prior == "pair":
+        return precedence(tau, span, temperature)[:, source_idx]
+    e = regulator_timing(tau, source_idx, span, temperature)
+    return np.broadcast_to(e[None, :], (len(tau), e.size))
 
 
 #: per-edge sign evidence that :func:`network` adds to its table (and run to edges.csv)
@@ -160,10 +200,11 @@ def check_options(
     size_factors: str | None = None,
     winsorize: float | None = None,
     temperature: float | None = None,
+    time_prior: str | None = None,
 ) -> None:
-    """Refuse an unknown sign source (:data:`SIGNS`) or size factors (:data:`SIZE_FACTORS`),
-    a ``winsorize`` quantile outside (0.5, 1], or a ``temperature`` that is not > 0 (``inf``
-    is allowed: no time order)."""
+    """Refuse an unknown sign source (:data:`SIGNS`), size factors (:data:`SIZE_FACTORS`) or
+    time prior (:data:`TIME_PRIORS`), a ``winsorize`` quantile outside (0.5, 1], or a
+    ``temperature`` that is not > 0 (``inf`` is allowed: no time order)."""
     if temperature is not None and not (
         isinstance(temperature, Real) and not isinstance(temperature, bool) and temperature > 0
     ):
@@ -174,6 +215,8 @@ def check_options(
         raise ConfigError(
             f"winsorize must be a quantile in (0.5, 1] (1 = no clipping); got {winsorize!r}"
         )
+    if time_prior is not None and time_prior not in TIME_PRIORS:
+        raise ConfigError(f"time_prior must be one of {', '.join(TIME_PRIORS)}; got {time_prior!r}")
     if signs is not None and signs not in SIGNS:
         raise ConfigError(f"signs must be one of {', '.join(SIGNS)}; got {signs!r}")
     if size_factors is not None and size_factors not in SIZE_FACTORS:
@@ -366,6 +409,7 @@ def lagged_matrix(
     *,
     tau: np.ndarray | None = None,
     temperature: float = TEMPERATURE,
+    time_prior: TimePrior = DEFAULT_TIME_PRIOR,
     cells: np.ndarray | None = None,
     signs: Signs | None = None,
     sign_expression: np.ndarray | None = None,
@@ -380,7 +424,8 @@ def lagged_matrix(
     (``sign_expression``: log expression of the same cells, e.g. :func:`latent_reconstruction`).
     ``signs=None`` keeps the sign of ``r``; ``within``: the within-time correlation of the
     selected cells, when already computed; ``winsorize``: the quantile at which each gene is
-    clipped before ``r`` (:func:`winsorized`, over the selected cells).
+    clipped before ``r`` (:func:`winsorized`, over the selected cells); ``time_prior``: what the
+    time-order factor asks (:func:`time_factor`).
     """
     x = np.asarray(expression, dtype=float)
     t = np.asarray(times, dtype=float)
@@ -397,7 +442,7 @@ def lagged_matrix(
             x[sel], t[sel], source_idx, signs, sign_expression=se, within=within, pooled=r
         )
         r = np.abs(r) * np.sign(s)
-    return r * precedence(tau, span, temperature)[:, source_idx]
+    return r * time_factor(tau, source_idx, span, temperature, time_prior)
 
 
 def latent_reconstruction(adata: Any) -> np.ndarray:
@@ -465,6 +510,7 @@ def network(
     species: str | None = None,
     by: str | None = None,
     temperature: float = TEMPERATURE,
+    time_prior: TimePrior = DEFAULT_TIME_PRIOR,
     top_k: int | None = None,
     top_n: int | None = None,
     key_added: str | None = "grn_mnn",
@@ -505,7 +551,12 @@ def network(
         ``None`` (one network) or ``"time"``: one network per observed time point, the
         correlation over the cells of that point and its neighbours, the timing global.
     temperature
-        Width of the precedence sigmoid in units of the time course's span.
+        Width of the time-order sigmoid in units of the time course's span (``inf``: no time
+        order).
+    time_prior
+        ``"regulator"`` (default): regulators that change earlier than the other candidate
+        regulators rank higher (:func:`regulator_timing`); ``"pair"``: the target must change
+        after its regulator (:func:`precedence`, the default of sessions 4-11).
     top_k, top_n
         Keep the k strongest targets per source / the N strongest edges per network.
     key_added
@@ -537,12 +588,13 @@ def network(
     x = ranking_expression(get_expression(adata), str(info.get("transform")), size_factors)
     t = adata.obs[TIME_COL].to_numpy().astype(float)
     src = resolve_sources(genes, sources, species or adata.uns.get("species"))
-    check_options(signs, size_factors, winsorize)
+    check_options(signs, size_factors, winsorize, temperature, time_prior)
     tau = change_times(x, t) if timing == "data" else flow_change_times(model, adata)
     xs = latent_reconstruction(adata) if "latent" in signs else None
     kw = {
         "tau": tau,
         "temperature": temperature,
+        "time_prior": time_prior,
         "signs": signs,
         "sign_expression": xs,
         "winsorize": winsorize,

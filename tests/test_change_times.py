@@ -79,3 +79,12 @@ def test_reference_order_reads_whether_reference_targets_follow_their_regulators
     assert fw["reference_edges_in_top"] == bw["reference_edges_in_top"] == 4
     assert fw["precedence_auroc"] > 0.6 > 0.4 > bw["precedence_auroc"]
     assert fw["share_reference_target_after"] == 1.0 and bw["share_reference_target_after"] == 0.0
+    # per regulator: G0's reference target G4 follows it, its other top partners G1-G3 do not all
+    one = tmp_path / "one.csv"
+    one.write_text("Gene1,Gene2\n" + "".join(f"G0,G{k}\n" for k in range(4, 8)))
+    by = ct.reference_order(x, t, genes, genes, one, top=1.0, min_edges=4)["by_source"]
+    assert set(by) == {"G0"}  # the only regulator with 4 reference edges
+    assert by["G0"]["reference_edges"] == 4 and by["G0"]["reference_target_after"] == 1.0
+    assert by["G0"]["other_partner_after"] >= 2 / 3  # G2, G3 after it; G1 rises with it
+    assert by["G0"]["tau_quantile"] <= 1 / 8  # among the first to change
+    assert ct.reference_order(x, t, genes, genes, one, top=1.0, min_edges=5)["by_source"] == {}

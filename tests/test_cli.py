@@ -126,6 +126,7 @@ def test_run_extract_score_export(sim_h5ad, sim, tmp_path, capsys):
         (["run", "--input", "{h5}", "--winsorize", "0.2"], "winsorize must be a quantile"),
         (["run", "--input", "{h5}", "--temperature", "0"], "temperature must be > 0"),
         (["run", "--input", "{h5}", "--reading", "jacobian", "--temperature", "1"], "drop them"),
+        (["run", "--input", "{h5}", "--reading", "jacobian", "--time-prior", "pair"], "drop them"),
         (["run", "--input", "{h5}", "--log-base", "1"], "log base must be a number > 1"),
         (["run", "--input", "{h5}", "--log-base", "2", "--backed"], "drop --backed"),
         (
@@ -456,6 +457,14 @@ def test_extract_default_reading_is_runs_network(sim_h5ad, tmp_path, capsys):
     assert fw[(t, s)] == pytest.approx(w, rel=1e-9) and not fw.equals(
         ran.set_index(["source", "target"])["weight"]
     )
+    # --time-prior pair: the target must follow its regulator (the sessions 4-11 default)
+    pair = extract_args(model, str(sim_h5ad), str(tmp_path / "pair"), "--time-prior", "pair")
+    assert main([*pair, "--quiet"]) == 0
+    pw = pd.read_csv(tmp_path / "pair" / "edges.csv").set_index(["source", "target"])["weight"]
+    rw = ran.set_index(["source", "target"])["weight"]
+    common = rw.index.intersection(pw.index)
+    np.testing.assert_array_equal(np.sign(pw[common]), np.sign(rw[common]))  # same signs
+    assert not np.allclose(pw[common].abs(), rw[common].abs())  # another time order
     # the co-expression reading has no per-cluster form: a one-line error naming the fix
     capsys.readouterr()
     bad = extract_args(model, str(sim_h5ad), str(tmp_path / "bad"), "--by", "lineage")

@@ -20,10 +20,13 @@ def case():
 
 
 def _default(case) -> np.ndarray:
-    """The session-8 default (no clipping), which the session-8 variants vary."""
+    """The session-8 default (no clipping, the pair time prior), which the session-8 variants
+    vary."""
     ad = case.adata.copy()
     pp.prepare(ad, "time", min(pipeline.RUN_N_PCS, ad.n_vars - 1), seed=0)
-    return readout.network(ad, sources=case.sources, winsorize=1.0, key_added=None)
+    return readout.network(
+        ad, sources=case.sources, winsorize=1.0, time_prior="pair", key_added=None
+    )
 
 
 def _weights(table, ref):
@@ -65,7 +68,8 @@ def test_session8_variant_is_the_unclipped_default(gv, case):
 def test_within_time_magnitudes_keep_the_default_signs_and_timing(gv, case):
     ad = case.adata.copy()
     pp.prepare(ad, "time", min(pipeline.RUN_N_PCS, ad.n_vars - 1), seed=0)
-    ref = readout.network(ad, sources=case.sources, key_added=None)  # the default
+    # the session-11 default, which these session-11 variants vary
+    ref = readout.network(ad, sources=case.sources, time_prior="pair", key_added=None)
     base = ref["weight"].to_numpy()
     within = _weights(gv.within_magnitude(case.adata, case.sources, 0), ref)
     blend = _weights(gv.within_blend(case.adata, case.sources, 0), ref)
@@ -75,6 +79,16 @@ def test_within_time_magnitudes_keep_the_default_signs_and_timing(gv, case):
     # sqrt(|r_w| |r|) P squared is |r_w| P times |r| P: the blend is the geometric mean
     np.testing.assert_allclose(blend**2, np.abs(within * base), rtol=1e-9, atol=1e-15)
     assert not np.allclose(np.abs(within), np.abs(base))  # another magnitude
+
+
+def test_session11_variant_is_the_pair_time_prior(gv, case):
+    ad = case.adata.copy()
+    pp.prepare(ad, "time", min(pipeline.RUN_N_PCS, ad.n_vars - 1), seed=0)
+    pair = readout.network(ad, sources=case.sources, time_prior="pair", key_added=None)
+    old = gv.METHODS["grn_mnn_session11"](case.adata, case.sources, 0)
+    np.testing.assert_allclose(_weights(old, pair), pair["weight"].to_numpy(), atol=1e-12)
+    default = readout.network(ad, sources=case.sources, key_added=None)
+    assert not np.allclose(_weights(default, pair), pair["weight"].to_numpy())
 
 
 def test_no_time_order_is_the_default_magnitude_without_precedence(gv, case):

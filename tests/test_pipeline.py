@@ -205,8 +205,9 @@ def test_run_restricts_sources_and_scores_on_them(sim, tmp_path):
 
 
 def test_sign_and_size_factor_options_reach_the_network_and_the_manifest(sim, tmp_path):
-    """run(signs=, size_factors=, winsorize=, temperature=) writes readout.network's table for
-    them and records them; an operator reading refuses them before training."""
+    """run(signs=, size_factors=, winsorize=, temperature=, time_prior=) writes
+    readout.network's table for them and records them; an operator reading refuses them before
+    training."""
     from grn_mnn import pp, readout
 
     kw = dict(reference="none", n_pcs=3, quiet=True, plots=False, **FAST)
@@ -217,6 +218,7 @@ def test_sign_and_size_factor_options_reach_the_network_and_the_manifest(sim, tm
         size_factors="none",
         winsorize=1.0,
         temperature=float("inf"),
+        time_prior="pair",
         **kw,
     )
     prepared = sim.copy()
@@ -227,6 +229,7 @@ def test_sign_and_size_factor_options_reach_the_network_and_the_manifest(sim, tm
         size_factors="none",
         winsorize=1.0,
         temperature=float("inf"),
+        time_prior="pair",
         sources=pipeline.default_sources(prepared),
         key_added=None,
     )
@@ -236,8 +239,9 @@ def test_sign_and_size_factor_options_reach_the_network_and_the_manifest(sim, tm
     default = pipeline.gene_network(None, prepared)
     assert not default["weight"].equals(want["weight"])  # the options change the network
     manifest = json.loads((tmp_path / "r" / "run.json").read_text())
-    got = [manifest[k] for k in ("signs", "size_factors", "winsorize", "temperature")]
-    assert got == ["expression", "none", 1.0, "inf"]  # JSON has no infinity
+    keys = ("signs", "size_factors", "winsorize", "temperature", "time_prior")
+    got = [manifest[k] for k in keys]
+    assert got == ["expression", "none", 1.0, "inf", "pair"]  # JSON has no infinity
     # edges.csv carries each edge's within-time z and sign source
     written = pd.read_csv(tmp_path / "r" / "edges.csv")
     assert list(written.columns) == ["source", "target", "weight", "sign_z", "sign_from"]

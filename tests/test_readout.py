@@ -45,6 +45,48 @@ def test_precedence_is_a_soft_order():
     np.testing.assert_array_equal(flat, 0.5)  # no time order
 
 
+def test_regulator_timing_favours_early_regulators_whatever_the_target():
+    tau = np.array([0.0, 1.0, 2.0, 0.5])
+    src = np.array([0, 1, 2])  # gene 3 is a target only
+    e = readout.regulator_timing(tau, src, span=2.0, temperature=0.3)
+    assert e[0] > e[1] > e[2]  # earlier than the other candidate regulators -> higher
+    assert e[1] == pytest.approx(0.5)  # gene 1 changes at the regulators' mean change time
+    f = readout.time_factor(tau, src, 2.0, 0.3)  # the default time prior
+    assert readout.DEFAULT_TIME_PRIOR == "regulator"
+    np.testing.assert_allclose(f, np.broadcast_to(e, (4, 3)))  # one value per source
+    # "pair" is the precedence of sessions 4-11; its logit is E's plus a term of the target
+    pair = readout.time_factor(tau, src, 2.0, 0.3, time_prior="pair")
+    np.testing.assert_allclose(pair, readout.precedence(tau, 2.0, 0.3)[:, src])
+    logit = np.log(pair / (1 - pair)) - np.log(e / (1 - e))
+    np.testing.assert_allclose(logit, np.repeat((tau - tau[src].mean())[:, None] / 0.6, 3, 1))
+    inf = float("inf")
+    np.testing.assert_array_equal(readout.regulator_timing(tau, src, 2.0, inf), 0.5)
+    with pytest.raises(ConfigError, match="time_prior must be one of regulator, pair"):
+        readout.time_factor(tau, src, 2.0, 0.3, time_prior="target")
+    with pytest.raises(ConfigError, match="temperature"):
+        readout.regulator_timing(tau, src, 2.0, temperature=-1.0)
+
+
+def test_network_time_prior_pair_is_the_previous_default():
+    ad = _ramps()
+    pp.prepare(ad, "time", n_pcs=2)
+    x, t = pp.get_expression(ad), ad.obs[pp.TIME_COL].to_numpy().astype(float)
+    src = np.arange(3)
+    signs = readout.DEFAULT_SIGNS
+    key = ["target", "source"]
+    for prior in ("pair", "regulator"):
+        net = readout.network(ad, time_prior=prior, key_added=None).set_index(key)
+        mat = readout.lagged_matrix(x, t, src, signs=signs, time_prior=prior)
+        want = readout.matrix_table(mat, ["A", "B", "C"], src).set_index(key)
+        np.testing.assert_allclose(net["weight"].sort_index(), want["weight"].sort_index())
+        assert net.loc[("B", "A"), "abs_weight"] > net.loc[("A", "B"), "abs_weight"]
+    pair = readout.network(ad, time_prior="pair", key_added=None).set_index(key)["weight"]
+    default = readout.network(ad, key_added=None).set_index(key)["weight"]
+    assert not np.allclose(pair.sort_index(), default.sort_index())
+    with pytest.raises(ConfigError, match="time_prior"):
+        readout.network(ad, time_prior="late", key_added=None)
+
+
 def test_linear_correlation_is_pearson_of_expm1():
     rng = np.random.default_rng(1)
     x = rng.random((50, 4))
@@ -58,7 +100,7 @@ def test_lagged_network_orients_a_correlated_pair_by_time():
     pp.prepare(ad, "time", n_pcs=2)
     net = readout.network(ad, key_added=None)
     w = {(s, t): v for s, t, v in net[["source", "target", "weight"]].itertuples(index=False)}
-    assert w[("A", "B")] > 0 and w[("A", "B")] > 1.5 * w[("B", "A")]
+    assert w[("A", "B")] > 0 and w[("A", "B")] > 1.3 * w[("B", "A")]  # A changes first
     assert net.iloc[0][["source", "target"]].tolist() == ["A", "B"]
     assert (net["source"] != net["target"]).all() and len(net) == 6
     assert net["abs_weight"].is_monotonic_decreasing
@@ -359,8 +401,8 @@ def test_network_winsorize_one_is_the_unclipped_reading():
     off = readout.network(ad, winsorize=1.0, key_added=None)
     np.testing.assert_allclose(weights(off), expected(1.0))
     r = readout.linear_correlation(x, src)
-    p = readout.precedence(readout.change_times(x, t), float(t.max() - t.min()))
-    assert abs(weights(off)).max() == pytest.approx((np.abs(r) * p)[~np.eye(3, dtype=bool)].max())
+    e = readout.time_factor(readout.change_times(x, t), src, float(t.max() - t.min()))
+    assert abs(weights(off)).max() == pytest.approx((np.abs(r) * e)[~np.eye(3, dtype=bool)].max())
     default = readout.network(ad, key_added=None)
     np.testing.assert_allclose(weights(default), expected(readout.DEFAULT_WINSORIZE))
     assert not np.allclose(weights(default), weights(off))

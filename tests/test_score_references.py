@@ -38,7 +38,7 @@ def test_every_row_is_scored_against_the_reference(sb, scored):
     assert lo <= by[sb.METHOD]["auprc_ratio"] <= hi
     diff = by[f"{sb.METHOD} − pearson"]["auprc_ratio"]
     assert diff == pytest.approx(by[sb.METHOD]["auprc_ratio"] - by["pearson"]["auprc_ratio"])
-    assert [r["diagnosis"] for r in recs if r["method"] in sb.DIAGNOSIS] == [True] * 3
+    assert [r["diagnosis"] for r in recs if r["method"] in sb.DIAGNOSIS] == [True] * 4
 
 
 def test_the_default_row_is_the_network_run_writes(sb, scored):
@@ -71,3 +71,19 @@ def test_missing_networks_are_refused_by_name(sb, tmp_path, capsys):
     with pytest.raises(SystemExit):
         sb.main(["--networks", str(tmp_path)])
     assert "mESC-lofgof-network.csv" in capsys.readouterr().err
+
+
+def test_keep_peers_keeps_the_peer_rows_of_the_chosen_data_sets_only(sb):
+    records = [
+        {"dataset": "a", "reference": "r", "method": "grn_mnn"},
+        {"dataset": "a", "reference": "r", "method": "genie3"},
+        {"dataset": "a", "reference": "r", "method": "grnboost2"},
+        {"dataset": "a", "reference": "r", "method": "grn_mnn − genie3"},
+        {"dataset": "b", "reference": "r", "method": "genie3"},
+        {"dataset": "a", "reference": "r", "method": "pearson"},
+    ]
+    kept = sb.kept_peer_records(records, ["a"])
+    assert [(r["dataset"], r["method"]) for r in kept] == [("a", "genie3"), ("a", "grnboost2")]
+    order = sorted(records[:4] + [records[5]], key=sb._kind)
+    assert [r["method"] for r in order][-1] == "grn_mnn − genie3"
+    assert [sb._kind(r) for r in order] == [0, 0, 1, 1, 3]

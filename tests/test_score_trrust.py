@@ -57,3 +57,16 @@ def test_paired_differences_get_their_own_table(st, tmp_path):
     assert len(rows) == 1 and "-1.500 [-3.000, -0.250] (better in 2%)" in rows[0]
     assert rows[0].endswith("| 2 |")  # two seeds
     assert not any("−" in line for line in md if line.startswith("| d | grn_mnn |"))
+
+
+def test_keep_peers_keeps_peer_rows_but_not_their_stale_paired_differences(st):
+    records = [
+        {"method": "grn_mnn"},
+        {"method": "pearson"},
+        {"method": "genie3", "seed": 0},
+        {"method": "grnboost2", "seed": 1},
+        {"method": "grn_mnn − genie3", "versus": True},
+        {"method": "grn_mnn − pearson", "versus": True},
+    ]
+    kept = st.kept_peer_records(records)
+    assert [r["method"] for r in kept] == ["genie3", "grnboost2"]

@@ -46,6 +46,8 @@ from winsorize import REGIMES  # noqa: E402
 
 N_BOOT = 30
 TEMPERATURES = (0.3, 0.1)
+#: regulators with at least this many reference edges among the top pairs get a row of their own
+MIN_SOURCE_EDGES = 5
 
 
 def bootstrap_change_times(x: np.ndarray, t: np.ndarray, n_boot: int = N_BOOT, seed: int = 0):
@@ -116,10 +118,13 @@ def reliability_table(seed: int = 0) -> dict[str, dict]:
 
 
 def regime_unit(case: Any, seed: int) -> list[dict[str, Any]]:
-    """AUPRC ratio of the default and of its bootstrap-precedence variants on one case."""
+    """AUPRC ratio of the session-10 default (``time_prior="pair"``) and of its
+    bootstrap-precedence variants on one case."""
     d = default_inputs(case.adata, case.sources, seed)
     within = readout.within_time_correlation(d.xr, d.t, d.src)
-    base = readout.lagged_matrix(d.xr, d.t, d.src, signs=readout.DEFAULT_SIGNS, within=within)
+    base = readout.lagged_matrix(
+        d.xr, d.t, d.src, signs=readout.DEFAULT_SIGNS, within=within, time_prior="pair"
+    )
     span = float(d.t.max() - d.t.min())
     p0 = readout.precedence(readout.change_times(d.xr, d.t), span)[:, d.src]
     variants = {"default": base}
@@ -166,10 +171,14 @@ def reference_order(
     sources: list[str],
     reference: Any,
     top: float = 0.05,
+    min_edges: int = MIN_SOURCE_EDGES,
 ) -> dict[str, Any]:
     """How the time order of the ``top`` most correlated candidate pairs (clipped linear |r|;
     the candidates of ``validate.score``: reference TFs among ``sources`` x all genes) separates
-    the ``reference`` edges from the other pairs."""
+    the ``reference`` edges from the other pairs; ``by_source`` (session 12): for each regulator
+    with ``min_edges`` reference edges among the top pairs, the share of its
+    reference targets that change after it against that of its other top partners, and how
+    late it changes among all genes (``tau_quantile``)."""
     from score_trrust import restricted_reference
     from sklearn.metrics import roc_auc_score
 
@@ -182,6 +191,16 @@ def reference_order(
     tau = readout.change_times(x, t)
     after = (tau[:, None] - tau[c.src][None, :]) / float(t.max() - t.min())
     y = c.y[chosen]
+    by_source = {}
+    for j, s in enumerate(c.src):
+        ref, other = chosen[:, j] & c.y[:, j], chosen[:, j] & ~c.y[:, j]
+        if ref.sum() >= min_edges:
+            by_source[genes[s]] = {
+                "reference_edges": int(ref.sum()),
+                "reference_target_after": float(np.mean(after[ref, j] > 0)),
+                "other_partner_after": float(np.mean(after[other, j] > 0)) if other.any() else None,
+                "tau_quantile": float(np.mean(tau < tau[s])),
+            }
     return {
         "top_pairs": int(chosen.sum()),
         "reference_edges_in_top": int(y.sum()),
@@ -190,6 +209,7 @@ def reference_order(
         else None,
         "share_reference_target_after": float(np.mean(after[c.y & c.cand] > 0)),
         "share_all_target_after": float(np.mean(after[c.cand] > 0)),
+        "by_source": by_source,
     }
 
 

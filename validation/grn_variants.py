@@ -44,7 +44,7 @@ def pearson_linear(adata: AnnData, sources: list[str] | None, seed: int) -> pd.D
 
 
 def lagged_log(adata: AnnData, sources: list[str] | None, seed: int) -> pd.DataFrame:
-    """The default's precedence, but the correlation of the log expression."""
+    """The precedence of sessions 4-11, but the correlation of the log expression."""
     ad = _prepared(adata, seed)
     x, t = pp.get_expression(ad), ad.obs[pp.TIME_COL].to_numpy()
     src = source_indices(list(ad.uns["grn_mnn"]["genes"]), sources)
@@ -57,7 +57,9 @@ def _lagged_temperature(temperature: float) -> Any:
         ad = _prepared(adata, seed)
         x, t = pp.get_expression(ad), ad.obs[pp.TIME_COL].to_numpy()
         src = source_indices(list(ad.uns["grn_mnn"]["genes"]), sources)
-        mat = readout.lagged_matrix(x, t, src, temperature=temperature, winsorize=1.0)
+        mat = readout.lagged_matrix(
+            x, t, src, temperature=temperature, winsorize=1.0, time_prior="pair"
+        )
         return _table(mat, ad, src)
 
     method.__doc__ = f"The session-4 reading with precedence temperature {temperature}."
@@ -87,7 +89,9 @@ def _full_rank_jacobian(max_pcs: int = 30) -> Any:
 
 
 def _default_but(doc: str, **options: Any) -> Any:
-    """The default reading (``readout.network``) with some of its options changed."""
+    """The default reading (``readout.network``) with some of its options changed. The rows of
+    sessions 4-11 pin ``time_prior="pair"``, the time order of their default, so that their
+    stored results reproduce."""
 
     def method(adata: AnnData, sources: list[str] | None, seed: int) -> pd.DataFrame:
         ad = _prepared(adata, seed)
@@ -147,6 +151,7 @@ def bagged(adata: AnnData, sources: list[str] | None, seed: int, n_boot: int = 3
             signs=readout.DEFAULT_SIGNS,
             sign_expression=rec[idx],
             winsorize=1.0,
+            time_prior="pair",
         )
     return _table(total / n_boot, ad, src)
 
@@ -157,7 +162,9 @@ def change_window(adata: AnnData, sources: list[str] | None, seed: int, half: in
     signs unchanged."""
     d = default_inputs(adata, sources, seed)
     ad, xr, t, src = d.ad, d.xr, d.t, d.src
-    base = readout.lagged_matrix(xr, t, src, signs=readout.DEFAULT_SIGNS, winsorize=1.0)
+    base = readout.lagged_matrix(
+        xr, t, src, signs=readout.DEFAULT_SIGNS, winsorize=1.0, time_prior="pair"
+    )
     tau, ts = readout.change_times(xr, t), np.unique(t)
     r = np.zeros_like(base)
     for j, s in enumerate(src):
@@ -169,29 +176,36 @@ def change_window(adata: AnnData, sources: list[str] | None, seed: int, half: in
     return _table(np.abs(r) * p * np.sign(base), ad, src)
 
 
-def magnitude_variants(xr: np.ndarray, t: np.ndarray, src: np.ndarray) -> dict[str, np.ndarray]:
+def magnitude_variants(
+    xr: np.ndarray, t: np.ndarray, src: np.ndarray, time_prior: str = readout.DEFAULT_TIME_PRIOR
+) -> dict[str, np.ndarray]:
     """(genes x sources) signed matrices of the default and of the magnitudes varied in
-    session 11, all with the default's signs: ``"default"`` (``|r| P``), ``"no precedence"``
-    (``|r|``), ``"within"`` (``|r_w| P``, the within-time correlation: co-variation within a
-    time point does not see a capture bias shared by its cells) and ``"blend"``
-    (``sqrt(|r_w| |r|) P``, their geometric mean)."""
+    session 11, all with the default's signs: ``"default"`` (``|r| E``), ``"no precedence"``
+    (``|r|``), ``"within"`` (``|r_w| E``, the within-time correlation: co-variation within a
+    time point does not see a capture bias shared by its cells), ``"blend"``
+    (``sqrt(|r_w| |r|) E``, their geometric mean) and ``"pair"`` (``|r| P``, the default of
+    sessions 4-11). ``E`` is the time-order factor of ``time_prior``
+    (:func:`grn_mnn.readout.time_factor`; session 11 measured with ``"pair"``)."""
     within = readout.within_time_correlation(xr, t, src)
     r = readout.linear_correlation(xr, src, readout.DEFAULT_WINSORIZE)
     sign = np.sign(readout.sign_score(xr, t, src, within=within, pooled=r))
-    p = readout.precedence(readout.change_times(xr, t), float(t.max() - t.min()))[:, src]
+    tau, span = readout.change_times(xr, t), float(t.max() - t.min())
+    e = readout.time_factor(tau, src, span, time_prior=time_prior)
+    p = readout.time_factor(tau, src, span, time_prior="pair")
     return {
-        "default": np.abs(r) * p * sign,
+        "default": np.abs(r) * e * sign,
         "no precedence": np.abs(r) * sign,
-        "within": np.abs(within) * p * sign,
-        "blend": np.sqrt(np.abs(within) * np.abs(r)) * p * sign,
+        "within": np.abs(within) * e * sign,
+        "blend": np.sqrt(np.abs(within) * np.abs(r)) * e * sign,
+        "pair": np.abs(r) * p * sign,
     }
 
 
 def within_time_ranked(adata: AnnData, sources: list[str] | None, seed: int, blend: bool) -> Any:
-    """The default with the magnitude read *within* time points, or with ``blend`` the
-    geometric mean of that and the default's (:func:`magnitude_variants`)."""
+    """The session-11 default with the magnitude read *within* time points, or with ``blend``
+    the geometric mean of that and the default's (:func:`magnitude_variants`)."""
     d = default_inputs(adata, sources, seed)
-    mats = magnitude_variants(d.xr, d.t, d.src)
+    mats = magnitude_variants(d.xr, d.t, d.src, time_prior="pair")
     return _table(mats["blend" if blend else "within"], d.ad, d.src)
 
 
@@ -208,50 +222,66 @@ def within_blend(adata: AnnData, sources: list[str] | None, seed: int) -> Any:
 
 METHODS = {
     "grn_mnn_session8": _default_but(
-        "The default of session 8: no clipping before the all-cell correlation.", winsorize=1.0
+        "The default of session 8: no clipping before the all-cell correlation.",
+        winsorize=1.0,
+        time_prior="pair",
+    ),
+    "grn_mnn_session11": _default_but(
+        "The default of sessions 9-11: the target changes after its regulator (time_prior pair).",
+        time_prior="pair",
     ),
     "lagged_no_time_order": _default_but(
         "The default without its time order (--temperature inf, session 11).",
         temperature=float("inf"),
     ),
     "lagged_winsorize_0.95": _default_but(
-        "The default with each gene clipped at its 95th percentile.", winsorize=0.95
+        "The session-9 default with each gene clipped at its 95th percentile.",
+        winsorize=0.95,
+        time_prior="pair",
     ),
     "lagged_winsorize_0.99": _default_but(
-        "The default with each gene clipped at its 99th percentile.", winsorize=0.99
+        "The session-9 default with each gene clipped at its 99th percentile.",
+        winsorize=0.99,
+        time_prior="pair",
     ),
     "lagged_expression_signs": _default_but(
         "The default reading with the signs of the expression's own correlation (first "
         "default of session 4).",
         signs="expression",
         winsorize=1.0,
+        time_prior="pair",
     ),
     "lagged_latent_within_signs": _default_but(
         "The default of sessions 6-7: within-time signs where significant, else the latent "
         "reconstruction's.",
         signs="latent+within",
         winsorize=1.0,
+        time_prior="pair",
     ),
     "lagged_latent_signs": _default_but(
         "The default reading with the latent reconstruction's signs only (stop 16's signs).",
         signs="latent",
         winsorize=1.0,
+        time_prior="pair",
     ),
     "lagged_within_signs": _default_but(
         "The default reading with the within-time correlation's signs only.",
         signs="within",
         winsorize=1.0,
+        time_prior="pair",
     ),
     "grn_mnn_stop16": _default_but(
         "The default of stop 16: total-count ranking, latent reconstruction's signs.",
         signs="latent",
         size_factors="none",
         winsorize=1.0,
+        time_prior="pair",
     ),
     "lagged_total_counts": _default_but(
         "The default reading ranked on the total-count normalisation (stop 16's ranking).",
         size_factors="none",
         winsorize=1.0,
+        time_prior="pair",
     ),
     "pearson_linear": pearson_linear,
     "lagged_log": lagged_log,

@@ -22,6 +22,11 @@ factor (``--temperature inf``) and the within-time magnitudes of session 11
 seed enters; the bootstrap and the peers have ``--seed``.
 
     python validation/score_references.py --networks ../shared/data/beeline/networks
+
+The peers do not depend on grn_mnn's network and take an hour or more (GENIE3 is fitted per
+reference); ``--keep-peers`` keeps their rows from the previous ``score_references.json`` and
+recomputes the rest (their paired differences with the default are dropped: only a run with the
+peers recomputes them).
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ BEELINE = {
 BASELINES = ("random", "pearson", "linear_ode")
 #: diagnosis rows: name in the table -> key of ``magnitude_variants``
 DIAGNOSIS = {
+    "default of sessions 4-11 (time prior pair)": "pair",
     "default without precedence": "no precedence",
     "within-time magnitude": "within",
     "within-time blend": "blend",
@@ -119,6 +125,23 @@ def _link_record(name: str, block: dict, diagnosis: bool = False) -> dict:
     return rec
 
 
+def kept_peer_records(records: list[dict], datasets: list[str]) -> list[dict]:
+    """The peer rows of ``datasets`` that ``--keep-peers`` keeps from an earlier run, without the
+    paired differences against the peers (they read the default network too)."""
+    return [
+        r for r in records if r["dataset"] in datasets and r["method"].split(" ")[0] in peers.PEERS
+    ]
+
+
+def _kind(record: dict) -> int:
+    """Row order within a reference: the default and baselines, peers, diagnosis, differences."""
+    if " − " in record["method"]:
+        return 3
+    if record.get("diagnosis"):
+        return 2
+    return 1 if record["method"].split(" ")[0] in peers.PEERS else 0
+
+
 def table(records: list[dict]) -> list[str]:
     """The markdown table of ``records`` (data set, reference, method, link metrics)."""
 
@@ -152,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--peers", nargs="*", default=["grnboost2"], choices=list(peers.PEERS))
     p.add_argument("--genie3-trees", type=int, default=100, help="GENIE3 trees (default 100)")
     p.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    p.add_argument("--keep-peers", action="store_true", help="keep the previous run's peer rows")
     ns = p.parse_args(argv)
     refs: dict[str, list[Path | str]] = {name: [DATASETS[name][1]] for name in ns.datasets}
     if ns.networks is not None:
@@ -166,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
         ns.peers = []
     peer_runs = {p: ({"n_estimators": ns.genie3_trees} if p == "genie3" else {}) for p in ns.peers}
     records: list[dict] = []
+    if ns.keep_peers:
+        old = json.loads((Path(ns.out) / "score_references.json").read_text())
+        records, peer_runs = kept_peer_records(old["records"], ns.datasets), {}
+        meta_peers = old.get("peers", {})
     for name in ns.datasets:
         adata = DATASETS[name][0]()
         pp.prepare(adata, "time", pipeline.RUN_N_PCS, seed=0)
@@ -173,8 +201,15 @@ def main(argv: list[str] | None = None) -> int:
             recs = score_reference(adata, ref, tf_sources(adata), ns.n_boot, ns.seed, peer_runs)
             records += [{"dataset": name} | r for r in recs]
             print(f"{name} vs {ref}: done", flush=True)
+    if ns.keep_peers:  # the kept peer rows where a full run writes them
+        refs_order = [(r["dataset"], r["reference"]) for r in records if r["method"] == METHOD]
+        records.sort(key=lambda r: (refs_order.index((r["dataset"], r["reference"])), _kind(r)))
     out = Path(ns.out)
-    meta = {"seed": ns.seed, "n_boot": ns.n_boot, "peers": peer_runs}
+    meta = {
+        "seed": ns.seed,
+        "n_boot": ns.n_boot,
+        "peers": meta_peers if ns.keep_peers else peer_runs,
+    }
     write_json(out / "score_references.json", meta | {"records": records})
     md = table(records)
     write_text(out / "score_references.md", "\n".join(md) + "\n")

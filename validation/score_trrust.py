@@ -314,9 +314,11 @@ def main(argv: list[str] | None = None) -> None:
     records: list[dict] = []
     if args.keep_peers:  # the peers do not depend on grn_mnn: keep them, recompute the rest
         old = json.loads((out / "score_trrust.json").read_text())
-        records = [r for r in old["records"] if _is_peer(r["method"])]
+        records = kept_peer_records(old["records"])
         meta["peers"] = old.get("peers", meta["peers"])
-        meta["keep_peers_run"] = "peer records kept from the previous run"
+        meta["keep_peers_run"] = (
+            "peer records kept from the previous run (without their paired differences)"
+        )
         args.peers = []
     if args.peers_only:  # keep Cell-MNN and baseline records, recompute the peers
         old = json.loads((out / "score_trrust.json").read_text())
@@ -362,6 +364,13 @@ def main(argv: list[str] | None = None) -> None:
 def _is_peer(method: str) -> bool:
     """A peer's row, or a paired difference against a peer (``grn_mnn − genie3``)."""
     return method.split(" − ")[-1].split(" ")[0] in peers.PEERS
+
+
+def kept_peer_records(records: list[dict]) -> list[dict]:
+    """The peer rows of an earlier run that ``--keep-peers`` keeps. Their paired differences
+    (``grn_mnn − genie3``) read grn_mnn's network too, so they are dropped: only a run with the
+    peers (or ``--peers-only``) recomputes them."""
+    return [r for r in records if _is_peer(r["method"]) and not r.get("versus")]
 
 
 def write_results(out: Path, records: list[dict], meta: dict) -> list[str]:

@@ -54,7 +54,13 @@ def case_scores(case: Any, seed: int) -> list[dict[str, Any]]:
     out = []
     for q in QUANTILES:
         mat = readout.lagged_matrix(
-            d.xr, d.t, d.src, signs=readout.DEFAULT_SIGNS, within=within, winsorize=q
+            d.xr,
+            d.t,
+            d.src,
+            signs=readout.DEFAULT_SIGNS,
+            within=within,
+            winsorize=q,
+            time_prior="pair",  # the session-9 default, so that the stored decision reproduces
         )
         sc = grnbench.score_edges(_table(mat, d.ad, d.src), case.truth, case.genes, case.sources)
         out.append({"quantile": q} | {m: float(sc[m]) for m in METRICS})
