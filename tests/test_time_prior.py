@@ -29,6 +29,9 @@ def test_the_pair_factor_is_the_regulator_half_plus_the_target_half(tp):
     np.testing.assert_allclose(_logit(f["pair"]), halves, atol=1e-12)
     assert (f["target"][3] > f["target"][0]).all()  # a late target is favoured by its half
     np.testing.assert_array_equal(f["none"], 0.5)
+    late = f["regulator"] < 0.5  # sources changing after the regulators' mean change time
+    np.testing.assert_array_equal(f["early only"][late], 0.5)
+    np.testing.assert_array_equal(f["early only"][~late], f["regulator"][~late])
 
 
 def test_relative_to_is_the_mean_over_regimes_of_per_seed_ratios(tp):

@@ -14,7 +14,10 @@ signs; only the ranking moves):
   the source's half alone (``time_prior="regulator"``, the default since session 12);
 * ``target``: sigmoid((tau_target - mean tau of the candidate regulators) / (0.3 span)), the
   target's half alone;
-* ``none``: no time order (``temperature=inf``).
+* ``none``: no time order (``temperature=inf``);
+* ``early only``: max(E, 1/2), E's reward of early regulators without its penalty of late ones
+  (a candidate found on the real mESC references, where the last-changing TFs cost E ranking;
+  tested under the same rule against E, and rejected on the first regimes).
 
 Decision rule, written before the ``regulator`` candidate was scored on any simulated data
 (session 12): adopt it iff its mean relative AUPRC ratio (:func:`relative_to`, against
@@ -46,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from grn_variants import _table, default_inputs  # noqa: E402
 from sign_ceiling import over_regimes  # noqa: E402
 
-PRIORS = ("pair", "regulator", "target", "none")
+PRIORS = ("pair", "regulator", "target", "none", "early only")
 BASE = "pair"
 
 
@@ -54,11 +57,13 @@ def factors(tau: np.ndarray, src: np.ndarray, span: float) -> dict[str, np.ndarr
     """(genes x sources) time-order factor of every prior of :data:`PRIORS`."""
     scale = readout.TEMPERATURE * (span if span > 0 else 1.0)
     late = 0.5 * (1.0 + np.tanh(0.5 * (tau - tau[src].mean()) / scale))
+    regulator = readout.time_factor(tau, src, span, time_prior="regulator")
     return {
         "pair": readout.time_factor(tau, src, span, time_prior="pair"),
-        "regulator": readout.time_factor(tau, src, span, time_prior="regulator"),
+        "regulator": regulator,
         "target": np.repeat(late[:, None], len(src), axis=1),
         "none": np.full((len(tau), len(src)), 0.5),
+        "early only": np.maximum(regulator, 0.5),
     }
 
 
@@ -163,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         from winsorize import REGIMES
     units = over_regimes(REGIMES, seeds, case_scores)
     summary = {prior: relative_to(units, prior) for prior in PRIORS}
+    summary["early only, relative to regulator"] = relative_to(units, "early only", "regulator")
     tag = f"{ns.worlds}_{'_'.join(map(str, seeds))}"
     settings = {"seeds": seeds, "worlds": ns.worlds, "regimes": list(REGIMES)}
     out = Path(ns.out or results / f"time_prior_{tag}.json")
