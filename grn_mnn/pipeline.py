@@ -329,7 +329,7 @@ def run(
 
     # ------------------------------------------------------------------ export + plots
     stage("writing GraphML and plots")
-    node_attrs = _node_attrs(adata, ref)
+    node_attrs = _node_attrs(adata, ref, None if backed else _change_times(adata, size_factors))
     graph = {
         "grn_mnn_version": __version__,
         "seed": seed,
@@ -591,18 +591,31 @@ def _prepare_streamed(
     return snap
 
 
-def _node_attrs(adata: AnnData, ref: Any) -> pd.DataFrame:
+def _change_times(adata: AnnData, size_factors: str) -> np.ndarray:
+    """Each gene's change time in the data's time units (:func:`grn_mnn.readout.change_times`
+    of the expression the co-expression readings rank), the clock of their time order."""
+    from . import readout
+    from .pp import TIME_COL, get_expression
+
+    info = adata.uns["grn_mnn"]
+    x = readout.ranking_expression(get_expression(adata), str(info.get("transform")), size_factors)
+    return readout.change_times(x, adata.obs[TIME_COL].to_numpy().astype(float))
+
+
+def _node_attrs(adata: AnnData, ref: Any, change_time: np.ndarray | None = None) -> pd.DataFrame:
+    """GraphML node attributes: ``is_tf`` (a source of ``ref``), ``mean_expression`` and, when
+    given, ``change_time`` (when the gene's mean expression moves, in the data's time units)."""
     info = adata.uns["grn_mnn"]
     genes = list(info["genes"])
     tfs = set(ref.edges["tf"].str.upper()) if ref is not None else set()
     # gene_mean is the mean over cells of the expression the PCA saw (both preparations)
-    return pd.DataFrame(
-        {
-            "is_tf": [g.upper() in tfs for g in genes],
-            "mean_expression": np.asarray(info["gene_mean"], dtype=np.float64),
-        },
-        index=genes,
-    )
+    attrs = {
+        "is_tf": [g.upper() in tfs for g in genes],
+        "mean_expression": np.asarray(info["gene_mean"], dtype=np.float64),
+    }
+    if change_time is not None:
+        attrs["change_time"] = np.asarray(change_time, dtype=np.float64)
+    return pd.DataFrame(attrs, index=genes)
 
 
 def read_scores(path: str | os.PathLike) -> dict[str, Any]:

@@ -54,6 +54,18 @@ def test_run_writes_every_output(sim, reference_file, tmp_path):
     assert g.number_of_edges() > 0
     attrs = next(iter(g.edges(data=True)))[2]  # Cytoscape sees each edge's sign evidence
     assert isinstance(attrs["sign_z"], float) and attrs["sign_from"] in ("within", "expression")
+    # and each gene's change time, the clock of the default's time order
+    from grn_mnn import pp, readout
+
+    prepared = sim.copy()
+    pp.prepare(prepared, "time", 3)
+    x = readout.ranking_expression(
+        pp.get_expression(prepared), prepared.uns["grn_mnn"]["transform"]
+    )
+    t = prepared.obs[pp.TIME_COL].to_numpy().astype(float)
+    tau = dict(zip(prepared.uns["grn_mnn"]["genes"], readout.change_times(x, t), strict=True))
+    for gene, node in g.nodes(data=True):
+        assert node["change_time"] == pytest.approx(tau[gene], rel=1e-9)
     scores = json.loads((out / "scores.json").read_text())
     assert {"grn_mnn", "random", "pearson", "linear_ode"} <= set(scores["methods"])
     assert scores["provenance"]["seed"] == 0
