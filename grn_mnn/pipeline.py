@@ -593,7 +593,8 @@ def _prepare_streamed(
 
 def _change_times(adata: AnnData, size_factors: str) -> np.ndarray:
     """Each gene's change time in the data's time units (:func:`grn_mnn.readout.change_times`
-    of the expression the co-expression readings rank), the clock of their time order."""
+    of the expression the co-expression readings rank), the clock of the default's time order
+    (``--reading flow-lagged`` reads its own from the fitted flow)."""
     from . import readout
     from .pp import TIME_COL, get_expression
 

@@ -153,14 +153,16 @@ def flow_change_times(model: Any, adata: Any, n_sub: int = FLOW_SUBSTEPS) -> np.
 def precedence(tau: np.ndarray, span: float, temperature: float = TEMPERATURE) -> np.ndarray:
     """P[target, source] = sigmoid((tau_target - tau_source) / (temperature * span)); an
     infinite ``temperature`` gives 1/2 everywhere (no time order)."""
+    tau = np.asarray(tau)
+    return _soft_order(tau[:, None] - tau[None, :], span, temperature)
+
+
+def _soft_order(lead: np.ndarray, span: float, temperature: float) -> np.ndarray:
+    """sigmoid(lead / (temperature * span)), computed without overflow; an infinite
+    ``temperature`` gives 1/2 everywhere."""
     check_options(temperature=temperature)
-    scale = temperature * (span if span > 0 else 1.0)
-    d = (np.asarray(tau)[:, None] - np.asarray(tau)[None, :]) / scale
-    return _logistic(d)
-
-
-def _logistic(d: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * d))  # without overflow
+    d = np.asarray(lead, dtype=float) / (temperature * (span if span > 0 else 1.0))
+    return 0.5 * (1.0 + np.tanh(0.5 * d))
 
 
 def regulator_timing(
@@ -169,10 +171,8 @@ def regulator_timing(
     """E[source] = sigmoid((mean tau of the sources - tau_source) / (temperature * span)), one
     value per source of ``source_idx``: how much earlier than the other candidate regulators
     each one changes. An infinite ``temperature`` gives 1/2 everywhere (no time order)."""
-    check_options(temperature=temperature)
-    scale = temperature * (span if span > 0 else 1.0)
     ts = np.asarray(tau, dtype=float)[np.asarray(source_idx)]
-    return _logistic((ts.mean() - ts) / scale) if ts.size else ts
+    return _soft_order(ts.mean() - ts, span, temperature) if ts.size else ts
 
 
 def time_factor(

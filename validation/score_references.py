@@ -128,9 +128,12 @@ def _link_record(name: str, block: dict, diagnosis: bool = False) -> dict:
 def kept_peer_records(records: list[dict], datasets: list[str]) -> list[dict]:
     """The peer rows of ``datasets`` that ``--keep-peers`` keeps from an earlier run, without the
     paired differences against the peers (they read the default network too)."""
-    return [
-        r for r in records if r["dataset"] in datasets and r["method"].split(" ")[0] in peers.PEERS
-    ]
+    return [r for r in records if r["dataset"] in datasets and _is_peer_row(r["method"])]
+
+
+def _is_peer_row(method: str) -> bool:
+    """A peer's own row (``genie3``), not a paired difference (``grn_mnn − genie3``)."""
+    return method.split(" ")[0] in peers.PEERS
 
 
 def _kind(record: dict) -> int:
@@ -139,7 +142,7 @@ def _kind(record: dict) -> int:
         return 3
     if record.get("diagnosis"):
         return 2
-    return 1 if record["method"].split(" ")[0] in peers.PEERS else 0
+    return 1 if _is_peer_row(record["method"]) else 0
 
 
 def table(records: list[dict]) -> list[str]:
@@ -190,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         ns.peers = []
     peer_runs = {p: ({"n_estimators": ns.genie3_trees} if p == "genie3" else {}) for p in ns.peers}
     records: list[dict] = []
+    meta_peers: dict = peer_runs
     if ns.keep_peers:
         old = json.loads((Path(ns.out) / "score_references.json").read_text())
         records, peer_runs = kept_peer_records(old["records"], ns.datasets), {}
@@ -208,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "seed": ns.seed,
         "n_boot": ns.n_boot,
-        "peers": meta_peers if ns.keep_peers else peer_runs,
+        "peers": meta_peers,
     }
     write_json(out / "score_references.json", meta | {"records": records})
     md = table(records)

@@ -46,7 +46,7 @@ from grn_mnn import grnbench, readout
 from grn_mnn._io import write_json
 
 sys.path.insert(0, str(Path(__file__).parent))
-from grn_variants import _table, default_inputs  # noqa: E402
+from grn_variants import _table, default_inputs, magnitude_variants  # noqa: E402
 from sign_ceiling import over_regimes  # noqa: E402
 
 PRIORS = ("pair", "regulator", "target", "none", "early only")
@@ -55,8 +55,9 @@ BASE = "pair"
 
 def factors(tau: np.ndarray, src: np.ndarray, span: float) -> dict[str, np.ndarray]:
     """(genes x sources) time-order factor of every prior of :data:`PRIORS`."""
-    scale = readout.TEMPERATURE * (span if span > 0 else 1.0)
-    late = 0.5 * (1.0 + np.tanh(0.5 * (tau - tau[src].mean()) / scale))
+    # sigmoid((tau_target - mean tau of the sources) / (0.3 span)): precedence over a gene that
+    # changes at the sources' mean change time
+    late = readout.precedence(np.append(tau, tau[src].mean()), span)[:-1, -1]
     regulator = readout.time_factor(tau, src, span, time_prior="regulator")
     return {
         "pair": readout.time_factor(tau, src, span, time_prior="pair"),
@@ -69,9 +70,7 @@ def factors(tau: np.ndarray, src: np.ndarray, span: float) -> dict[str, np.ndarr
 
 def prior_matrices(xr: np.ndarray, t: np.ndarray, src: np.ndarray) -> dict[str, np.ndarray]:
     """The default's signed |r| times each prior's factor (:func:`factors`)."""
-    within = readout.within_time_correlation(xr, t, src)
-    r = readout.linear_correlation(xr, src, readout.DEFAULT_WINSORIZE)
-    signed = np.abs(r) * np.sign(readout.sign_score(xr, t, src, within=within, pooled=r))
+    signed = magnitude_variants(xr, t, src)["no precedence"]  # the default's |r| and signs
     tau = readout.change_times(xr, t)
     return {k: signed * f for k, f in factors(tau, src, float(t.max() - t.min())).items()}
 
