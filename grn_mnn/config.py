@@ -102,6 +102,12 @@ class MNNConfig:
         constrained from both sides). Only training time points are used.
     lambda_inv
         Weight of the invertibility penalty 1 / (|det P| + 1e-4) (eigen only).
+    operator_l1
+        ``0`` (default): no sparsity penalty. ``w > 0``: adds w times the mean absolute
+        off-diagonal entry of the batch's gene-level operator J = W S mean(A) S^-1 W^T (an L1
+        penalty on the gene network that ``--reading jacobian`` reads, computed through the
+        factored form; :func:`grn_mnn.losses.gene_operator_l1`). Measured in session 13 on the
+        accuracy benchmark (docs/accuracy.md); not part of the paper.
     lr, weight_decay
         AdamW settings. ``lr_schedule`` ``"cosine"`` or ``"constant"``.
     max_epochs, steps_per_epoch
@@ -153,6 +159,7 @@ class MNNConfig:
     kinetic_path_points: int = 0
     backward_weight: float = 0.0
     lambda_inv: float = 1e-3
+    operator_l1: float = 0.0
     lr: float = 2e-4
     weight_decay: float = 1e-5
     lr_schedule: Literal["constant", "cosine"] = "constant"
@@ -216,8 +223,12 @@ class MNNConfig:
             f"kinetic_path_points must be an integer in 0..64, got {self.kinetic_path_points!r}",
         )
         need(
-            self.lambda_kin >= 0 and self.lambda_inv >= 0 and self.backward_weight >= 0,
-            "penalty and loss weights (lambda_kin, lambda_inv, backward_weight) must be >= 0",
+            self.lambda_kin >= 0
+            and self.lambda_inv >= 0
+            and self.backward_weight >= 0
+            and self.operator_l1 >= 0,
+            "penalty and loss weights (lambda_kin, lambda_inv, backward_weight, operator_l1) "
+            "must be >= 0",
         )
         need(self.lr > 0 and self.weight_decay >= 0, "lr must be > 0 and weight_decay >= 0")
         need(

@@ -55,6 +55,7 @@ CONFIG_FLAGS: dict[str, type] = {
     "device": str,
     "parameterization": str,
     "lambda_kin": float,
+    "operator_l1": float,
     "sigma": float,
     "gamma": float,
     "expm": str,
@@ -189,7 +190,7 @@ def train(
     Returns the path of ``model.pt`` on rank 0 and ``None`` on the other ranks.
     """
     from ._io import prepare_outdir, write_json
-    from .model import CellMNN
+    from .model import CellMNN, training_factors
     from .train import fit
 
     cfg = (config or MNNConfig()).replace(n_pcs=int(n_pcs)).validate()
@@ -205,6 +206,7 @@ def train(
             np.array([len(snap.t), w.shape[0], np.abs(w).sum(), float(snap.t.sum())]),
             "data or PCA",
         )
+        snap.factors = training_factors(mapping, cfg)
         res = fit(snap, cfg, holdout_times=holdout_times, progress=progress)
     finally:
         if scratch is not None:

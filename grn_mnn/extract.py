@@ -42,7 +42,7 @@ def gene_operator(mapping: dict[str, Any], a: np.ndarray) -> np.ndarray:
     if u.shape[0] > DENSE_LIMIT:
         raise ConfigError(
             f"a dense {u.shape[0]} x {u.shape[0]} matrix was requested; use "
-            "top_k/top_n tables for panels above {DENSE_LIMIT} genes"
+            f"top_k/top_n tables for panels above {DENSE_LIMIT} genes"
         )
     return u @ np.asarray(a, dtype=np.float64) @ v
 

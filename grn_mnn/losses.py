@@ -1,4 +1,5 @@
-"""Training losses: the biased MMD^2 with a Laplace kernel and the kinetic penalty."""
+"""Training losses: the biased MMD^2 with a Laplace kernel, the kinetic penalty and the
+optional L1 penalty on the gene-level operator."""
 
 from __future__ import annotations
 
@@ -27,3 +28,18 @@ def kinetic(a: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     """Mean over cells of ||A z||^2 (the squared latent speed)."""
     v = torch.bmm(a, z.unsqueeze(-1)).squeeze(-1)
     return (v * v).sum(dim=1).mean()
+
+
+def gene_operator_l1(a: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Mean |J| over the off-diagonal entries of the gene-level operator J = U mean(A) V.
+
+    ``a`` holds the batch's latent operators (n, d, d); ``u`` = W S (genes, d) and
+    ``v`` = S^-1 W^T (d, genes) are the PCA factors. J is linear in A, so this is the L1 norm
+    of the batch's mean gene network (what ``--reading jacobian`` averages), computed through
+    the factored form without one genes x genes matrix per cell.
+    """
+    j = u @ a.mean(dim=0) @ v
+    g = j.shape[0]
+    if g < 2:
+        return j.new_zeros(())
+    return (j.abs().sum() - j.diagonal().abs().sum()) / (g * (g - 1))

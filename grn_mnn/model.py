@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +24,7 @@ from . import __version__
 from ._io import atomic_path
 from .config import MNNConfig
 from .errors import InputError
+from .extract import gene_factors
 from .module import CellMNNModule
 from .pp import LATENT_KEY, TIME_COL, require_prepared
 from .train import FitResult, Snapshots, fit
@@ -85,7 +87,11 @@ class CellMNN:
         if adata is None:
             raise InputError("no AnnData attached; pass one")
         require_prepared(adata)
-        return Snapshots(adata.obsm[LATENT_KEY], adata.obs[TIME_COL].to_numpy())
+        return Snapshots(
+            adata.obsm[LATENT_KEY],
+            adata.obs[TIME_COL].to_numpy(),
+            factors=training_factors(self.mapping, self.config),
+        )
 
     def train(
         self,
@@ -100,6 +106,9 @@ class CellMNN:
         ``snapshots`` trains on these cells instead of the attached AnnData's latent z (e.g.
         the on-disk latent of :func:`grn_mnn.scale.prepare_backed`, read batch by batch).
         """
+        if snapshots is not None and snapshots.factors is None:
+            factors = training_factors(self.mapping, self.config)
+            snapshots = dataclasses.replace(snapshots, factors=factors)
         result = fit(
             snapshots if snapshots is not None else self.snapshots(),
             self.config,
@@ -276,6 +285,16 @@ class CellMNN:
         return self
 
 
+def training_factors(
+    mapping: dict[str, Any], cfg: MNNConfig
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The PCA factors (W S, S^-1 W^T) of ``mapping`` that training needs when
+    ``cfg.operator_l1 > 0`` (:class:`~grn_mnn.train.Snapshots` ``factors``), else None."""
+    if cfg.operator_l1 <= 0 or "loadings" not in mapping:
+        return None
+    return gene_factors(mapping)
+
+
 def fit_joint(
     adatas: Sequence[AnnData],
     config: MNNConfig | None = None,
@@ -300,8 +319,13 @@ def fit_joint(
         raise InputError(f"every data set must be prepared with the same n_pcs, got {sorted(dims)}")
     cfg = (config or MNNConfig()).replace(n_pcs=dims.pop(), **overrides).validate()
     snaps = [
-        Snapshots(a.obsm[LATENT_KEY], a.obs[TIME_COL].to_numpy(), dataset=i)
-        for i, a in enumerate(adatas)
+        Snapshots(
+            a.obsm[LATENT_KEY],
+            a.obs[TIME_COL].to_numpy(),
+            dataset=i,
+            factors=training_factors(info, cfg),
+        )
+        for i, (a, info) in enumerate(zip(adatas, infos, strict=True))
     ]
     holdouts = [list(h) for h in holdout_times] if holdout_times else [[] for _ in adatas]
     result = fit(snaps, cfg, holdout_times=holdouts, checkpoint=checkpoint, progress=progress)

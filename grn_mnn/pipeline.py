@@ -357,9 +357,9 @@ def run(
     if plots:
         curves = None
         if ref is not None and scores is not None:
-            from .validate import _restrict_sources
+            from .validate import restrict_sources
 
-            scored = ref if src_names is None else _restrict_sources(ref, src_names)
+            scored = ref if src_names is None else restrict_sources(ref, src_names)
             curves = pr_curves(adata, edges, scored, not backed, peer_tables)
         files.update(write_plots(out, model, by_time, scores, curves))
 

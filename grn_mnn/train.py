@@ -13,7 +13,8 @@ population. Every start cell is propagated to every later training time point an
 The fit term is the mean over start time points s of sum_{j>s} gamma^(j-s-1) MMD^2(Z_s->j, Z_j),
 plus lambda_kin * mean ||A z||^2 at the start cells (or, with ``kinetic_path_points > 0``, the
 time-averaged squared speed along every start cell's path to the next training time point)
-(+ lambda_inv * mean 1/(|det P| + 1e-4) for the eigen form).
+(+ lambda_inv * mean 1/(|det P| + 1e-4) for the eigen form)
+(+ operator_l1 * mean |J| off the diagonal of the batch's gene-level operator, if set).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from tqdm.auto import tqdm
 
 from .config import MNNConfig
 from .errors import ConfigError, InputError, TrainingError
-from .losses import kinetic, mmd2
+from .losses import gene_operator_l1, kinetic, mmd2
 from .module import CellMNNModule, invertibility_penalty
 
 
@@ -52,11 +53,16 @@ class TrainingInterrupted(TrainingError):
 # ----------------------------------------------------------------------------- data / sampler
 @dataclass
 class Snapshots:
-    """Latent snapshots of one data set: z (n, d), time (n,), and a data-set id."""
+    """Latent snapshots of one data set: z (n, d), time (n,), and a data-set id.
+
+    ``factors`` = (W S, S^-1 W^T), the PCA factors that map a latent operator to genes
+    (:func:`grn_mnn.extract.gene_factors`); only ``MNNConfig.operator_l1 > 0`` needs them.
+    """
 
     z: np.ndarray
     t: np.ndarray
     dataset: int = 0
+    factors: tuple[np.ndarray, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         # in-memory arrays are converted; np.memmap / h5py / zarr arrays are read per batch
@@ -263,6 +269,9 @@ def batch_loss(
     if p0 is not None and cfg.lambda_inv > 0:
         inv = invertibility_penalty(p0)
         total = total + cfg.lambda_inv * inv
+    if cfg.operator_l1 > 0:
+        u, v = (torch.as_tensor(f, dtype=a0.dtype, device=device) for f in data.factors)
+        total = total + cfg.operator_l1 * gene_operator_l1(a0[:n_fwd], u, v)
     return {"loss": total, "mmd": fit.detach(), "kinetic": kin.detach(), "inv": inv.detach()}
 
 
@@ -365,6 +374,7 @@ def fit(
     d = datasets[0].z.shape[1]
     if any(ds.z.shape[1] != d for ds in datasets):
         raise ConfigError("joint training needs the same n_pcs for every data set")
+    _check_factors(datasets, cfg, d)
     torch.set_num_threads(cfg.threads)
     world, rank = _dist_world()
     device = resolve_device(cfg.device) if world == 1 else _dist_device(cfg.device, rank)
@@ -559,6 +569,25 @@ def fit(
         seconds=time.perf_counter() - t_start,
         holdout_times=[float(x) for h in holdout_per for x in h],
     )
+
+
+def _check_factors(datasets: Sequence[Snapshots], cfg: MNNConfig, d: int) -> None:
+    """operator_l1 needs every data set's PCA factors, shaped (genes, d) and (d, genes)."""
+    if cfg.operator_l1 <= 0:
+        return
+    for i, ds in enumerate(datasets):
+        if ds.factors is None:
+            raise ConfigError(
+                f"operator_l1={cfg.operator_l1} needs the PCA loadings of data set {i}: train "
+                "through CellMNN / fit_joint (they pass them), or give Snapshots(factors=(W S, "
+                "S^-1 W^T)); set operator_l1=0 to train without the penalty"
+            )
+        u, v = (np.asarray(f) for f in ds.factors)
+        if u.ndim != 2 or v.shape != u.shape[::-1] or u.shape[1] != d:
+            raise ConfigError(
+                f"Snapshots.factors of data set {i} must be (genes, {d}) and ({d}, genes), "
+                f"got {u.shape} and {v.shape}"
+            )
 
 
 def _all_reduce_mean(parts: dict[str, float], device: torch.device) -> dict[str, float]:

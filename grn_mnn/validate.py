@@ -68,7 +68,16 @@ from . import peers as pr
 from .errors import InputError, ReferenceNetworkError
 from .reference import Reference, load_reference, restrict, symbol_key
 
-__all__ = ["score", "score_edges_file", "score_table", "versus_table", "versus_text", "read_edges"]
+__all__ = [
+    "Candidates",
+    "read_edges",
+    "restrict_sources",
+    "score",
+    "score_edges_file",
+    "score_table",
+    "versus_table",
+    "versus_text",
+]
 
 EDGE_COLUMNS = ("source", "target", "weight")
 #: Every name ``score(baselines=...)`` accepts: the baselines, then the peers.
@@ -130,7 +139,7 @@ def read_edges(path: str | os.PathLike) -> pd.DataFrame:
     return df
 
 
-def _restrict_sources(sub: Reference, sources: Sequence[str]) -> Reference:
+def restrict_sources(sub: Reference, sources: Sequence[str]) -> Reference:
     """The reference edges whose TF is among ``sources`` (case-insensitive)."""
     keys = {symbol_key(str(g)) for g in sources}
     keep = sub.edges["tf"].map(lambda t: symbol_key(str(t)) in keys).to_numpy(bool)
@@ -147,8 +156,14 @@ def _restrict_sources(sub: Reference, sources: Sequence[str]) -> Reference:
     return replace(sub, edges=sub.edges[keep].reset_index(drop=True), report=report)
 
 
-class _Candidates:
-    """Index of the data's genes, the candidate sources and the reference on that grid."""
+class Candidates:
+    """The scoring grid: the data's genes, the candidate sources and the reference on it.
+
+    Rows are the data's genes (targets), columns the reference TFs present in the data
+    (sources, in the data's order). ``cand`` marks the candidate pairs (every target but the
+    source itself), ``y`` the reference edges and ``true_sign`` their signs (0: unsigned).
+    Validation scripts use it to score many matrices on one grid; :func:`score` builds it.
+    """
 
     def __init__(self, sub: Reference, genes: Sequence[str]) -> None:
         self.genes = [str(g) for g in genes]
@@ -175,6 +190,7 @@ class _Candidates:
         self.s_tf = np.asarray(self.genes, dtype=object)[tf_idx[signed]]
 
     def gene_index(self, names: pd.Series) -> np.ndarray:
+        """Index of each name among the data's genes (case-insensitive), -1 if absent."""
         codes, uniq = pd.factorize(names.astype(str))
         lookup = np.array([self.key_idx.get(symbol_key(u), -1) for u in uniq] + [-1], int)
         return lookup[codes]  # code -1 (NaN) -> last entry -1
@@ -202,7 +218,7 @@ class _Candidates:
 
 # ----------------------------------------------------------------------------- scoring
 def _signs_with_ci(
-    pred: np.ndarray, cands: _Candidates, n_boot: int, seed: int
+    pred: np.ndarray, cands: Candidates, n_boot: int, seed: int
 ) -> tuple[dict, dict[str, np.ndarray]]:
     """Sign metrics of predicted signs ``pred`` on the signed reference edges, with their CIs,
     and the bootstrap draws behind them."""
@@ -213,7 +229,7 @@ def _signs_with_ci(
 
 
 def _sign_block(
-    cands: _Candidates, mat: np.ndarray, n_boot: int, seed: int, min_tf: int
+    cands: Candidates, mat: np.ndarray, n_boot: int, seed: int, min_tf: int
 ) -> tuple[dict, dict[str, np.ndarray]]:
     pred = mat[cands.s_tgt, cands.s_col]
     out, draws = _signs_with_ci(pred, cands, n_boot, seed)
@@ -221,7 +237,7 @@ def _sign_block(
     return out, draws
 
 
-def _all_activation_block(cands: _Candidates, n_boot: int, seed: int) -> dict:
+def _all_activation_block(cands: Candidates, n_boot: int, seed: int) -> dict:
     """Sign metrics of calling every signed reference edge an activation.
 
     The floor a sign predictor has to clear when activations dominate the reference (they do
@@ -231,7 +247,7 @@ def _all_activation_block(cands: _Candidates, n_boot: int, seed: int) -> dict:
 
 
 def _link_block(
-    cands: _Candidates, mat: np.ndarray, n_boot: int | None, seed: int
+    cands: Candidates, mat: np.ndarray, n_boot: int | None, seed: int
 ) -> tuple[dict, dict[str, np.ndarray]]:
     y, ts = cands.y[cands.cand], cands.true_sign[cands.cand]
     w = mat[cands.cand]
@@ -248,7 +264,7 @@ def _link_block(
 
 
 def _method(
-    cands: _Candidates, mat: np.ndarray, n_boot: int, seed: int, min_tf: int
+    cands: Candidates, mat: np.ndarray, n_boot: int, seed: int, min_tf: int
 ) -> tuple[dict, dict]:
     """A method's ``{"sign", "link"}`` blocks and their bootstrap draws (same layout)."""
     sign, sign_draws = _sign_block(cands, mat, n_boot, seed, min_tf)
@@ -295,7 +311,7 @@ def _spread(blocks: list[dict], keys: Sequence[str], expected: dict) -> dict[str
     return out
 
 
-def _random_block(cands: _Candidates, seeds: list[int], min_tf: int) -> dict:
+def _random_block(cands: Candidates, seeds: list[int], min_tf: int) -> dict:
     signs, links, per_tf = [], [], []
     for s in seeds:
         mat = bl.random_matrix(*cands.shape, seed=s)
@@ -329,7 +345,7 @@ def _random_block(cands: _Candidates, seeds: list[int], min_tf: int) -> dict:
 
 
 def _per_cell_block(
-    cands: _Candidates, per_cell: Mapping[str, Any], n_boot: int, seed: int, min_tf: int
+    cands: Candidates, per_cell: Mapping[str, Any], n_boot: int, seed: int, min_tf: int
 ) -> dict:
     values, active = np.asarray(per_cell["values"]), np.asarray(per_cell["active"])
     tf_names = None
@@ -460,8 +476,8 @@ def score(
     x = None if expression is None else bl._check(expression, genes, times)
     sub = restrict(ref, genes)
     if sources is not None:
-        sub = _restrict_sources(sub, sources)
-    cands = _Candidates(sub, genes)
+        sub = restrict_sources(sub, sources)
+    cands = Candidates(sub, genes)
     mat, coverage = cands.matrix(edges)
     methods: dict[str, Any] = {}
     draws: dict[str, dict] = {}
@@ -537,7 +553,7 @@ def score(
 
 
 def _score_peers(
-    cands: _Candidates,
+    cands: Candidates,
     x: np.ndarray | None,
     names: list[str],
     options: Mapping[str, Mapping[str, Any]],
@@ -708,6 +724,6 @@ def link_labels(
     ``y_score`` is ``|weight|`` with 0 for candidates missing from ``edges``.
     """
     sub = restrict(load_reference(reference, species=species), genes)
-    cands = _Candidates(sub, genes)
+    cands = Candidates(sub, genes)
     mat, _ = cands.matrix(edges)
     return cands.y[cands.cand], np.abs(mat[cands.cand])

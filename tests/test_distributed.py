@@ -112,6 +112,18 @@ def test_saved_model_loads_and_refuses_overwrite(sim_h5ad, tmp_path, capsys):
     assert "overwrite" in capsys.readouterr().err
 
 
+def test_operator_l1_trains_through_the_distributed_entry_point(sim_h5ad, tmp_path):
+    """The sparsity penalty needs the PCA factors; the distributed path passes them."""
+    from grn_mnn.model import CellMNN
+
+    out = tmp_path / "l1"
+    assert (
+        distributed.main(["--input", str(sim_h5ad), *ARGS, "--operator-l1", "1", "--out", str(out)])
+        == 0
+    )
+    assert CellMNN.load(out / "model.pt").config.operator_l1 == 1.0
+
+
 def test_missing_input_is_one_line_error(tmp_path, capsys):
     code = distributed.main(["--input", str(tmp_path / "no.h5ad"), "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err.strip()

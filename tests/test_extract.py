@@ -9,7 +9,7 @@ from scipy.linalg import expm
 
 from grn_mnn import extract, pp
 from grn_mnn.config import MNNConfig
-from grn_mnn.errors import InputError
+from grn_mnn.errors import ConfigError, InputError
 from grn_mnn.module import CellMNNModule
 
 
@@ -199,3 +199,11 @@ def test_ensemble_network_averages_operators():
     other = FixedOperator(a, {**mapping, "loadings": mapping["loadings"][:, ::-1]})
     with pytest.raises(InputError, match="different genes or PCA"):
         extract.ensemble_network([m1, other], adata)
+
+
+def test_dense_operator_refuses_large_panels_and_names_the_limit():
+    from grn_mnn.extract import DENSE_LIMIT, gene_operator
+
+    mapping = {"loadings": np.ones((DENSE_LIMIT + 1, 2)), "pc_scale": np.ones(2)}
+    with pytest.raises(ConfigError, match=f"panels above {DENSE_LIMIT} genes"):
+        gene_operator(mapping, np.eye(2))

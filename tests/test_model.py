@@ -95,3 +95,35 @@ def test_fit_joint_shares_one_network_with_a_dataset_embedding(tmp_path):
         c = simulate(n_genes=10, n_timepoints=3, cells_per_time=30, seed=2)
         pp.prepare(c, "time", n_pcs=4)
         fit_joint([a, c], **FAST, progress=False)
+
+
+def test_operator_l1_makes_the_gene_operator_sparser(prepared):
+    """The sparsity penalty shrinks the off-diagonal gene-level operator of the same fit."""
+    from grn_mnn.extract import gene_factors
+
+    def off_diagonal_l1(lam: float) -> float:
+        cfg = {**FAST, "last_layer_scale": 1.0, "max_epochs": 40, "patience": 0}
+        model = CellMNN(prepared, **cfg, operator_l1=lam, seed=0).train(progress=False)
+        u, v = gene_factors(model.mapping)
+        j = u @ model.operators().mean(axis=0) @ v
+        return float(np.abs(j).sum() - np.abs(np.diag(j)).sum())
+
+    assert off_diagonal_l1(10.0) < 0.8 * off_diagonal_l1(0.0)
+
+
+def test_operator_l1_needs_the_pca_factors(prepared):
+    from grn_mnn.config import MNNConfig
+    from grn_mnn.train import Snapshots, fit
+
+    z, t = prepared.obsm["X_grn_mnn"], prepared.obs["grn_mnn_time"].to_numpy()
+    cfg = MNNConfig(n_pcs=3, operator_l1=1.0, **FAST)
+    with pytest.raises(ConfigError, match="needs the PCA loadings"):
+        fit(Snapshots(z, t), cfg, progress=False)
+    with pytest.raises(ConfigError, match=r"must be \(genes, 3\) and \(3, genes\)"):
+        fit(Snapshots(z, t, factors=(np.ones((8, 3)), np.ones((8, 3)))), cfg, progress=False)
+    with pytest.raises(ConfigError, match="operator_l1"):
+        MNNConfig(operator_l1=-1.0).validate()
+    # the model fills them in for snapshots it is given (the backed run's on-disk latent)
+    snap = Snapshots(z, t)
+    model = CellMNN(prepared, **FAST, operator_l1=1.0).train(progress=False, snapshots=snap)
+    assert model.result.epochs_run == FAST["max_epochs"] and snap.factors is None

@@ -295,3 +295,21 @@ def test_a_non_finite_operator_is_a_training_error_with_either_expm(monkeypatch,
     with pytest.warns(RuntimeWarning, match="diverged"):
         res = fit(data, cfg.replace(on_divergence="stop"), progress=False)
     assert res.diverged and res.epochs_run == 2
+
+
+def test_gene_operator_l1_is_the_mean_off_diagonal_of_the_mean_gene_operator():
+    import torch
+
+    from grn_mnn.losses import gene_operator_l1
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(5, 3, 3))
+    u, v = rng.normal(size=(7, 3)), rng.normal(size=(3, 7))
+    j = u @ a.mean(axis=0) @ v
+    want = (np.abs(j).sum() - np.abs(np.diag(j)).sum()) / (7 * 6)
+    got = gene_operator_l1(*(torch.as_tensor(x) for x in (a, u, v))).item()
+    assert got == pytest.approx(want, rel=1e-12)
+    # a diagonal operator read through the identity has no off-diagonal mass
+    diag = torch.as_tensor(np.stack([np.diag(rng.normal(size=3)) for _ in range(4)]))
+    eye = torch.eye(3, dtype=diag.dtype)
+    assert gene_operator_l1(diag, eye, eye).item() == 0.0

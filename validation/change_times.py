@@ -184,7 +184,7 @@ def reference_order(
 
     from grn_mnn import validate
 
-    c = validate._Candidates(restricted_reference(reference, genes, sources), genes)
+    c = validate.Candidates(restricted_reference(reference, genes, sources), genes)
     r = np.abs(readout.linear_correlation(x, c.src, readout.DEFAULT_WINSORIZE))
     r[~c.cand] = 0.0
     chosen = c.cand & (r >= np.quantile(r[c.cand], 1 - top))

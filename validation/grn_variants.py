@@ -74,16 +74,26 @@ def _run_reading(reading: str) -> Any:
     return method
 
 
-def _full_rank_jacobian(max_pcs: int = 30) -> Any:
+def _full_rank_jacobian(max_pcs: int = 30, operator_l1: float = 0.0) -> Any:
     def method(adata: AnnData, sources: list[str] | None, seed: int) -> pd.DataFrame:
         n_pcs = min(max_pcs, adata.n_vars - 1)
         return pipeline.run_edges(
-            adata, seed=seed, reading="jacobian", sources=sources, n_pcs=n_pcs
+            adata,
+            seed=seed,
+            reading="jacobian",
+            sources=sources,
+            n_pcs=n_pcs,
+            operator_l1=operator_l1,
         )
 
     method.__doc__ = (
         f"grn-mnn run --reading jacobian with up to {max_pcs} PCs instead of 10: full rank for "
-        "panels of up to that many genes (the issue's 'rank' candidate)."
+        "panels of up to that many genes (the issue's 'rank' candidate)"
+        + (
+            f", trained with --operator-l1 {operator_l1:g} (the issue's 'sparsity' candidate)."
+            if operator_l1
+            else "."
+        )
     )
     return method
 
@@ -292,6 +302,8 @@ METHODS = {
     "grn_mnn_flow_lagged": _run_reading("flow-lagged"),
     "grn_mnn_contribution": _run_reading("contribution"),
     "grn_mnn_jacobian_d30": _full_rank_jacobian(30),
+    "grn_mnn_jacobian_d30_l1_1": _full_rank_jacobian(30, operator_l1=1.0),
+    "grn_mnn_jacobian_d30_l1_10": _full_rank_jacobian(30, operator_l1=10.0),
     "grn_mnn_bagged": bagged,
     "lagged_change_window": change_window,
     "lagged_within_magnitude": within_magnitude,

@@ -28,7 +28,7 @@ from scipy.stats import spearmanr
 from grn_mnn import datasets, peers, pipeline, pp
 from grn_mnn._io import write_json
 from grn_mnn.reference import load_reference, restrict
-from grn_mnn.validate import _Candidates
+from grn_mnn.validate import Candidates
 
 DATASETS = {
     "hepatocyte_camp2017": (datasets.hepatocyte_camp2017, "trrust-human"),
@@ -42,7 +42,7 @@ def scored_data(name: str, n_pcs: int = pipeline.RUN_N_PCS, seed: int = 0):
     adata = loader()
     pp.prepare(adata, "time", n_pcs, seed=seed)
     genes = list(adata.uns["grn_mnn"]["genes"])
-    cands = _Candidates(restrict(load_reference(ref), genes), genes)
+    cands = Candidates(restrict(load_reference(ref), genes), genes)
     return pp.get_expression(adata), genes, cands.src
 
 

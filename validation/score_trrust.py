@@ -90,7 +90,7 @@ def records_from(scores: dict, dataset: str, seed: int, seconds: float) -> list[
 def restricted_reference(reference, genes: list[str], sources: list[str]):
     """The ``reference`` edges among ``genes`` whose TF is among ``sources``: the edges
     ``validate.score`` scores on TF-restricted candidates."""
-    return validate._restrict_sources(restrict(load_reference(reference), genes), sources)
+    return validate.restrict_sources(restrict(load_reference(reference), genes), sources)
 
 
 @functools.lru_cache(maxsize=1)
@@ -102,7 +102,7 @@ def scored_data(name: str, n_pcs: int = pipeline.RUN_N_PCS, seed: int = 0):
     pp.prepare(adata, "time", n_pcs, seed=seed)
     genes = list(adata.uns["grn_mnn"]["genes"])
     tfs = tf_sources(adata)
-    cands = validate._Candidates(restricted_reference(ref, genes, tfs), genes)
+    cands = validate.Candidates(restricted_reference(ref, genes, tfs), genes)
     default = pipeline.gene_network(None, adata, "lagged", sources="tf")
     x, times = pp.get_expression(adata), adata.obs[pp.TIME_COL].to_numpy()
     return x, genes, times, cands.src, tfs, default
