@@ -298,8 +298,6 @@ def test_a_non_finite_operator_is_a_training_error_with_either_expm(monkeypatch,
 
 
 def test_gene_operator_l1_is_the_mean_off_diagonal_of_the_mean_gene_operator():
-    import torch
-
     from grn_mnn.losses import gene_operator_l1
 
     rng = np.random.default_rng(0)
