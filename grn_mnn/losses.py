@@ -30,13 +30,18 @@ def kinetic(a: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     return (v * v).sum(dim=1).mean()
 
 
+#: largest gene panel :func:`gene_operator_l1` accepts: it forms one genes x genes matrix per batch
+GENE_L1_MAX_GENES = 5000
+
+
 def gene_operator_l1(a: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """Mean |J| over the off-diagonal entries of the gene-level operator J = U mean(A) V.
 
     ``a`` holds the batch's latent operators (n, d, d); ``u`` = W S (genes, d) and
     ``v`` = S^-1 W^T (d, genes) are the PCA factors. J is linear in A, so this is the L1 norm
     of the batch's mean gene network (what ``--reading jacobian`` averages), computed through
-    the factored form without one genes x genes matrix per cell.
+    the factored form without one genes x genes matrix per cell (one per batch, so panels are
+    limited to :data:`GENE_L1_MAX_GENES` genes).
     """
     j = u @ a.mean(dim=0) @ v
     g = j.shape[0]

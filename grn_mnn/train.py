@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from .config import MNNConfig
 from .errors import ConfigError, InputError, TrainingError
-from .losses import gene_operator_l1, kinetic, mmd2
+from .losses import GENE_L1_MAX_GENES, gene_operator_l1, kinetic, mmd2
 from .module import CellMNNModule, invertibility_penalty
 
 
@@ -587,6 +587,12 @@ def _check_factors(datasets: Sequence[Snapshots], cfg: MNNConfig, d: int) -> Non
             raise ConfigError(
                 f"Snapshots.factors of data set {i} must be (genes, {d}) and ({d}, genes), "
                 f"got {u.shape} and {v.shape}"
+            )
+        if u.shape[0] > GENE_L1_MAX_GENES:
+            raise ConfigError(
+                f"operator_l1 forms a {u.shape[0]} x {u.shape[0]} gene matrix every batch; it "
+                f"takes panels of up to {GENE_L1_MAX_GENES} genes (select genes with "
+                "--n-top-genes) or set operator_l1=0"
             )
 
 

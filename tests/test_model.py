@@ -121,6 +121,9 @@ def test_operator_l1_needs_the_pca_factors(prepared):
         fit(Snapshots(z, t), cfg, progress=False)
     with pytest.raises(ConfigError, match=r"must be \(genes, 3\) and \(3, genes\)"):
         fit(Snapshots(z, t, factors=(np.ones((8, 3)), np.ones((8, 3)))), cfg, progress=False)
+    big = (np.ones((5001, 3)), np.ones((3, 5001)))
+    with pytest.raises(ConfigError, match="panels of up to 5000 genes"):
+        fit(Snapshots(z, t, factors=big), cfg, progress=False)
     with pytest.raises(ConfigError, match="operator_l1"):
         MNNConfig(operator_l1=-1.0).validate()
     # the model fills them in for snapshots it is given (the backed run's on-disk latent)
