@@ -79,6 +79,8 @@ class Snapshots:
             raise InputError("times contain NaN/inf")
         if isinstance(self.z, np.ndarray) and not np.isfinite(self.z).all():
             raise InputError("latent coordinates contain NaN/inf")
+        if self.factors is not None:  # float32 once, so every batch reads them without a copy
+            self.factors = tuple(np.ascontiguousarray(f, dtype=np.float32) for f in self.factors)
 
 
 class SnapshotSampler:

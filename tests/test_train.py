@@ -311,3 +311,14 @@ def test_gene_operator_l1_is_the_mean_off_diagonal_of_the_mean_gene_operator():
     diag = torch.as_tensor(np.stack([np.diag(rng.normal(size=3)) for _ in range(4)]))
     eye = torch.eye(3, dtype=diag.dtype)
     assert gene_operator_l1(diag, eye, eye).item() == 0.0
+
+
+def test_snapshot_factors_are_stored_once_as_float32_for_copy_free_batches():
+    """batch_loss reads the factors every batch: stored as float32, torch shares their memory."""
+    rng = np.random.default_rng(0)
+    u, v = rng.normal(size=(6, 2)), rng.normal(size=(2, 6))
+    snap = Snapshots(rng.normal(size=(4, 2)), np.arange(4.0), factors=(u, v))
+    for got, want in zip(snap.factors, (u, v), strict=True):
+        assert got.dtype == np.float32 and got.flags["C_CONTIGUOUS"]
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+        assert np.shares_memory(torch.as_tensor(got, dtype=torch.float32).numpy(), got)
