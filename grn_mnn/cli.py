@@ -142,6 +142,15 @@ def build_parser() -> argparse.ArgumentParser:
             "time order: docs/accuracy.md)",
         )
         sp.add_argument(
+            "--sign-bootstraps",
+            type=int,
+            default=0,
+            metavar="N",
+            help="co-expression readings: add sign_agreement, the share of N bootstrap "
+            "resamples of the cells within time points that give each edge the same sign (a "
+            "confidence for the signs; 20 is a good number; default 0: no column)",
+        )
+        sp.add_argument(
             "--time-prior",
             default=DEFAULT_TIME_PRIOR,
             choices=list(TIME_PRIORS),
@@ -317,6 +326,7 @@ def _cmd_run(ns: argparse.Namespace) -> None:
         winsorize=ns.winsorize,
         temperature=ns.temperature,
         time_prior=ns.time_prior,
+        sign_bootstraps=ns.sign_bootstraps,
         sources=sources,
         graph_edges=ns.graph_edges,
         quiet=ns.quiet,
@@ -376,6 +386,7 @@ def _cmd_extract(ns: argparse.Namespace) -> None:
         winsorize=ns.winsorize,
         temperature=ns.temperature,
         time_prior=ns.time_prior,
+        sign_bootstraps=ns.sign_bootstraps,
     )
     write_csv(out / "edges.csv", df)
     if ns.graphml:

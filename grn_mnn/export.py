@@ -77,15 +77,15 @@ def normalize_edges(edges: pd.DataFrame) -> pd.DataFrame:
     ----------
     edges
         Table with ``source``, ``target``, ``weight`` and optionally ``abs_weight``, ``sign``,
-        ``time``, ``group``, ``rank``, ``n_slices``, ``sign_z``, ``sign_from``. Other columns
-        are not exported.
+        ``time``, ``group``, ``rank``, ``n_slices``, ``sign_z``, ``sign_from``,
+        ``sign_agreement``. Other columns are not exported.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``source``, ``target`` (str), ``weight``, ``abs_weight`` (float64), ``sign``
         (int64), ``[time`` (float64) ``| group`` (str)], ``rank`` (int64)[, ``n_slices``]
-        [, ``sign_z`` (float64), ``sign_from`` (str)].
+        [, ``sign_z`` (float64), ``sign_from`` (str)][, ``sign_agreement`` (float64)].
         ``abs_weight`` missing values are filled with ``|weight|``, ``sign`` missing values
         with ``sign(weight)``; ``rank`` is kept when complete and otherwise recomputed over
         the whole table (1 = largest ``abs_weight``, ties by source then target).
@@ -163,6 +163,13 @@ def normalize_edges(edges: pd.DataFrame) -> pd.DataFrame:
         df["sign_z"] = z.astype(np.float64)
     if "sign_from" in edges.columns:
         df["sign_from"] = edges["sign_from"].reset_index(drop=True).fillna("").astype(str)
+    if "sign_agreement" in edges.columns:  # readout.network(sign_bootstraps=N)
+        a = pd.to_numeric(edges["sign_agreement"].reset_index(drop=True), errors="coerce")
+        if not np.isfinite(a.to_numpy(dtype=float)).all():
+            raise InputError(
+                "edges['sign_agreement'] has missing values; drop the column or fill it"
+            )
+        df["sign_agreement"] = a.astype(np.float64)
     return df
 
 

@@ -114,6 +114,7 @@ def run(
     winsorize: float = DEFAULT_WINSORIZE,
     temperature: float = DEFAULT_TEMPERATURE,
     time_prior: str = DEFAULT_TIME_PRIOR,
+    sign_bootstraps: int = 0,
     sources: str | Sequence[str] | None = "auto",
     graph_edges: int = 1000,
     quiet: bool = False,
@@ -157,6 +158,10 @@ def run(
         factor (``inf``: none) and what that factor asks (``"regulator"``: an early regulator;
         ``"pair"``: a target that follows its regulator) (:func:`grn_mnn.readout.network`).
         The operator readings accept the defaults only.
+    sign_bootstraps
+        Co-expression readings: > 0 adds ``sign_agreement`` to the edge tables, the share of
+        that many bootstrap resamples of the cells (seeded by ``seed``) that give the edge the
+        same sign (:func:`grn_mnn.readout.sign_agreement`); 0 (default): no column.
     sources
         Candidate regulators: ``"auto"`` (default: the bundled TF list when the species is human
         or mouse, else every gene), ``"tf"``, ``None``/``"all"`` (every gene) or a list.
@@ -190,6 +195,7 @@ def run(
     if reading not in READINGS:
         raise ConfigError(f"reading must be one of {list(READINGS)}, got {reading!r}")
     _check_readout_options(reading, signs, size_factors, winsorize, temperature, time_prior)
+    _check_sign_bootstraps(reading, sign_bootstraps)
     out = prepare_outdir(out, overwrite or resume, RESULT_MARKERS)
     # ------------------------------------------------------------------ input
     if backed:
@@ -266,8 +272,11 @@ def run(
         "winsorize": winsorize,
         "temperature": temperature,
         "time_prior": time_prior,
+        **({"sign_bootstraps": sign_bootstraps} if sign_bootstraps else {}),
     }
-    edges = gene_network(model, adata, reading, sources=src_spec, top_n=top_n, **readout_kw)
+    edges = gene_network(
+        model, adata, reading, sources=src_spec, top_n=top_n, seed=seed, **readout_kw
+    )
     edges = edges.drop(columns=["n_cells"])
     by_time = gene_network(
         model,
@@ -276,6 +285,7 @@ def run(
         sources=src_spec,
         by="time",
         top_n=min(TOP_EDGES, n_genes * (n_genes - 1)),
+        seed=seed,
         **readout_kw,
     )
     evidence = [c for c in SIGN_EVIDENCE if c in edges.columns]  # co-expression readings
@@ -451,6 +461,18 @@ def _check_readout_options(
         )
 
 
+def _check_sign_bootstraps(reading: str, sign_bootstraps: Any) -> None:
+    """Refuse a bad number of sign bootstraps, or any on an operator reading."""
+    from .readout import check_bootstraps
+
+    check_bootstraps(sign_bootstraps)
+    if sign_bootstraps and reading not in LAGGED_READINGS:
+        raise ConfigError(
+            f"sign_bootstraps resamples the co-expression readings ({', '.join(LAGGED_READINGS)});"
+            f" reading={reading!r} takes its signs from the Cell-MNN operator: drop it"
+        )
+
+
 def gene_network(
     model: CellMNN | None,
     adata: AnnData,
@@ -467,18 +489,21 @@ def gene_network(
     winsorize: float = DEFAULT_WINSORIZE,
     temperature: float = DEFAULT_TEMPERATURE,
     time_prior: str = DEFAULT_TIME_PRIOR,
+    sign_bootstraps: int = 0,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """The gene network ``run`` writes, for any of :data:`READINGS`.
 
     ``"lagged"`` needs no model (pass ``None``): it is what the accuracy benchmark scores as
     grn_mnn's default without training. ``spread`` adds the operator readings' spread across
     cells (``weight_std``); ``run`` does not write it, so it is off by default. ``signs``,
-    ``size_factors``, ``winsorize``, ``temperature`` and ``time_prior`` go to
-    :func:`grn_mnn.readout.network` (co-expression readings only).
+    ``size_factors``, ``winsorize``, ``temperature``, ``time_prior`` and ``sign_bootstraps``
+    (with ``seed``) go to :func:`grn_mnn.readout.network` (co-expression readings only).
     """
     from . import extract, readout
 
     _check_readout_options(reading, signs, size_factors, winsorize, temperature, time_prior)
+    _check_sign_bootstraps(reading, sign_bootstraps)
     if reading in LAGGED_READINGS:
         timing = "data" if reading == "lagged" else "flow"
         return readout.network(
@@ -495,6 +520,8 @@ def gene_network(
             by=by,
             top_k=top_k,
             top_n=top_n,
+            sign_bootstraps=sign_bootstraps,
+            seed=seed,
             key_added=None,
         )
     if model is None:

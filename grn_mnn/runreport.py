@@ -187,7 +187,10 @@ def summary_text(adata, model, edges, scores, out, manifest) -> str:
         "strongest edges (source -> target, weight):",
     ]
     for r in edges.head(8).itertuples():
-        evidence = f"  (sign: {r.sign_from}, z {r.sign_z:+.1f})" if "sign_z" in edges else ""
+        evidence = f"  (sign: {r.sign_from}, z {r.sign_z:+.1f}" if "sign_z" in edges else ""
+        if evidence and "sign_agreement" in edges:
+            evidence += f", agreement {r.sign_agreement:.2f}"
+        evidence += ")" if evidence else ""
         lines.append(f"  {r.source} -> {r.target}  {r.weight:+.4g}{evidence}")
     if scores is not None:
         from .validate import score_table, versus_text

@@ -127,6 +127,8 @@ def test_run_extract_score_export(sim_h5ad, sim, tmp_path, capsys):
         (["run", "--input", "{h5}", "--temperature", "0"], "temperature must be > 0"),
         (["run", "--input", "{h5}", "--reading", "jacobian", "--temperature", "1"], "drop them"),
         (["run", "--input", "{h5}", "--reading", "jacobian", "--time-prior", "pair"], "drop them"),
+        (["run", "--input", "{h5}", "--reading", "jacobian", "--sign-bootstraps", "5"], "drop it"),
+        (["run", "--input", "{h5}", "--sign-bootstraps", "-2"], "sign_bootstraps must be"),
         (["run", "--input", "{h5}", "--log-base", "1"], "log base must be a number > 1"),
         (["run", "--input", "{h5}", "--log-base", "2", "--backed"], "drop --backed"),
         (
@@ -465,6 +467,13 @@ def test_extract_default_reading_is_runs_network(sim_h5ad, tmp_path, capsys):
     common = rw.index.intersection(pw.index)
     np.testing.assert_array_equal(np.sign(pw[common]), np.sign(rw[common]))  # same signs
     assert not np.allclose(pw[common].abs(), rw[common].abs())  # another time order
+    # --sign-bootstraps adds each edge's sign agreement and changes nothing else
+    boot = extract_args(model, str(sim_h5ad), str(tmp_path / "boot"), "--sign-bootstraps", "4")
+    assert main([*boot, "--quiet"]) == 0
+    bw = pd.read_csv(tmp_path / "boot" / "edges.csv").head(len(ran))
+    assert bw[["source", "target"]].equals(ran[["source", "target"]])
+    np.testing.assert_allclose(bw["weight"], ran["weight"], rtol=1e-9)
+    assert bw["sign_agreement"].isin([0.0, 0.25, 0.5, 0.75, 1.0]).all()
     # the co-expression reading has no per-cluster form: a one-line error naming the fix
     capsys.readouterr()
     bad = extract_args(model, str(sim_h5ad), str(tmp_path / "bad"), "--by", "lineage")

@@ -270,3 +270,27 @@ def test_sign_and_size_factor_options_reach_the_network_and_the_manifest(sim, tm
     with pytest.raises(ConfigError, match="drop them"):
         pipeline.run(sim.copy(), out=tmp_path / "j", reading="jacobian", winsorize=0.9, **kw)
     assert not (tmp_path / "j").exists()
+
+
+def test_sign_bootstraps_add_an_agreement_column_to_both_edge_tables(sim, tmp_path):
+    """run(sign_bootstraps=N) writes readout.network's sign_agreement (seeded by the run's seed)
+    into edges.csv, edges_by_time.csv and the GraphML edges, and records N."""
+    import networkx as nx
+
+    from grn_mnn import pp, readout
+
+    kw = dict(reference="none", n_pcs=3, quiet=True, plots=True, **FAST)
+    res = pipeline.run(sim.copy(), out=tmp_path / "r", sign_bootstraps=6, seed=2, **kw)
+    prepared = sim.copy()
+    pp.prepare(prepared, "time", 3)
+    src = pipeline.default_sources(prepared)
+    want = readout.network(prepared, sources=src, key_added=None, sign_bootstraps=6, seed=2)
+    np.testing.assert_allclose(res.edges["sign_agreement"], want["sign_agreement"])
+    out = tmp_path / "r"
+    for name in ("edges.csv", "edges_by_time.csv"):
+        table = pd.read_csv(out / name)
+        assert table.columns[-3:].tolist() == ["sign_z", "sign_from", "sign_agreement"]
+        assert table["sign_agreement"].between(0, 1).all()
+    assert json.loads((out / "run.json").read_text())["sign_bootstraps"] == 6
+    graph = nx.read_graphml(next(out.glob("*.graphml")))
+    assert all("sign_agreement" in d for *_, d in graph.edges(data=True))

@@ -417,3 +417,49 @@ def test_winsorized_by_chunks_equals_the_whole_matrix_at_once():
     np.testing.assert_allclose(readout._clip_upper(v.copy(), 0.95, chunk=5), whole)
     np.testing.assert_allclose(readout.winsorized(v, 0.95), whole)
     assert not np.shares_memory(readout.winsorized(v, 0.95), v)  # the input is left alone
+
+
+def test_within_time_resample_keeps_every_time_points_cells():
+    t = np.repeat([0.0, 1.0, 5.0], [3, 4, 5])
+    idx = readout.within_time_resample(t, np.random.default_rng(0))
+    np.testing.assert_array_equal(np.sort(t[idx]), t)  # same number of cells per time point
+    again = readout.within_time_resample(t, np.random.default_rng(0))
+    np.testing.assert_array_equal(idx, again)
+
+
+def test_sign_agreement_is_one_for_firm_signs_and_lower_for_a_coin_flip():
+    x, t = _anti_fluctuating()
+    rng = np.random.default_rng(1)
+    d = 1.0 + 0.2 * rng.standard_normal(len(t))  # no trend, no coupling: its sign is chance
+    x = np.column_stack([x, d])
+    src = np.array([0])
+    agree = readout.sign_agreement(x, t, src, n_boot=40, seed=0)
+    assert agree[1, 0] == 1.0  # B against A: a significant within-time anti-coupling
+    assert agree[2, 0] == 1.0  # C with A: the shared trend, a firm all-cell correlation
+    assert 0.1 < agree[3, 0] < 0.9  # D: resampled cells flip its sign
+    np.testing.assert_array_equal(agree, readout.sign_agreement(x, t, src, n_boot=40, seed=0))
+    # agreement is counted against the given reference sign: all flipped -> 1 - agreement
+    ref = -readout.sign_score(x, t, src)
+    flipped = readout.sign_agreement(x, t, src, n_boot=40, seed=0, reference=ref)
+    np.testing.assert_allclose(flipped[1:], 1.0 - agree[1:])
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ConfigError, match="sign_bootstraps"):
+            readout.sign_agreement(x, t, src, n_boot=bad)
+
+
+def test_network_adds_sign_agreement_only_when_asked():
+    ad = _ramps()
+    pp.prepare(ad, "time", n_pcs=2)
+    plain = readout.network(ad, key_added=None)
+    assert "sign_agreement" not in plain
+    net = readout.network(ad, key_added=None, sign_bootstraps=10, seed=3)
+    assert net.columns[-2:].tolist() == ["sign_agreement", "n_cells"]
+    pd.testing.assert_frame_equal(net.drop(columns="sign_agreement"), plain)
+    a = net["sign_agreement"].to_numpy()
+    assert ((a >= 0) & (a <= 1)).all() and (a * 10 == np.round(a * 10)).all()
+    top = net.iloc[0]
+    assert (top["source"], top["target"], top["sign_agreement"]) == ("A", "B", 1.0)
+    by = readout.network(ad, by="time", key_added=None, sign_bootstraps=5)
+    assert by["sign_agreement"].notna().all()
+    with pytest.raises(ConfigError, match="sign_bootstraps"):
+        readout.network(ad, key_added=None, sign_bootstraps=-1)
