@@ -152,25 +152,22 @@ def normalize_edges(edges: pd.DataFrame) -> pd.DataFrame:
         rank = _rank_by_abs(df["abs_weight"], df["source"], df["target"])
     df["rank"] = rank
     if "n_slices" in edges.columns:
-        n = pd.to_numeric(edges["n_slices"].reset_index(drop=True), errors="coerce")
-        if not np.isfinite(n.to_numpy(dtype=float)).all():
-            raise InputError("edges['n_slices'] has missing values; drop the column or fill it")
-        df["n_slices"] = n.round().astype(np.int64)
+        df["n_slices"] = _complete_numbers(edges, "n_slices").round().astype(np.int64)
     if "sign_z" in edges.columns:  # the co-expression readings' sign evidence (readout.network)
-        z = pd.to_numeric(edges["sign_z"].reset_index(drop=True), errors="coerce")
-        if not np.isfinite(z.to_numpy(dtype=float)).all():
-            raise InputError("edges['sign_z'] has missing values; drop the column or fill it")
-        df["sign_z"] = z.astype(np.float64)
+        df["sign_z"] = _complete_numbers(edges, "sign_z")
     if "sign_from" in edges.columns:
         df["sign_from"] = edges["sign_from"].reset_index(drop=True).fillna("").astype(str)
     if "sign_agreement" in edges.columns:  # readout.network(sign_bootstraps=N)
-        a = pd.to_numeric(edges["sign_agreement"].reset_index(drop=True), errors="coerce")
-        if not np.isfinite(a.to_numpy(dtype=float)).all():
-            raise InputError(
-                "edges['sign_agreement'] has missing values; drop the column or fill it"
-            )
-        df["sign_agreement"] = a.astype(np.float64)
+        df["sign_agreement"] = _complete_numbers(edges, "sign_agreement")
     return df
+
+
+def _complete_numbers(edges: pd.DataFrame, column: str) -> pd.Series:
+    """``edges[column]`` as float64 (index reset); refuses missing or non-numeric values."""
+    values = pd.to_numeric(edges[column].reset_index(drop=True), errors="coerce")
+    if not np.isfinite(values.to_numpy(dtype=float)).all():
+        raise InputError(f"edges[{column!r}] has missing values; drop the column or fill it")
+    return values.astype(np.float64)
 
 
 def _py(value):

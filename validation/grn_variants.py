@@ -142,9 +142,8 @@ def prepared_inputs(ad: AnnData, sources: list[str] | None) -> DefaultInputs:
 def within_time_resamples(t: np.ndarray, n_boot: int, seed: int) -> Iterator[np.ndarray]:
     """Cell indices of ``n_boot`` bootstrap resamples of the cells within each time point."""
     rng = np.random.default_rng(seed)
-    groups = [np.flatnonzero(t == k) for k in np.unique(t)]
     for _ in range(n_boot):
-        yield np.concatenate([rng.choice(g, len(g), replace=True) for g in groups])
+        yield readout.within_time_resample(t, rng)
 
 
 def bagged(adata: AnnData, sources: list[str] | None, seed: int, n_boot: int = 30) -> pd.DataFrame:
